@@ -1,0 +1,413 @@
+"""The playground's network, trained the way the original's nn.ts trains it, vectorized per minibatch.
+
+nn.ts walks the training set one example at a time: forward, backward, add each derivative to an
+accumulator, and every `batchSize` examples move every parameter by the mean of what it accumulated.
+Within a batch the weights are fixed, so the sum of the per-example derivatives is one matrix
+product over the batch; that is the only change made here. The update keeps nn.ts's order of
+operations, so results agree with the original to float rounding.
+
+Layout (these nets are tiny, so time goes to the number of NumPy calls, not to arithmetic; every
+array a call touches is contiguous, which keeps each call on BLAS's and ufuncs' fast paths):
+- Examples are columns. A layer's input is [a; 1] of shape (n_in + 1, rows): the row of ones carries
+  the bias, so  z = [W^T b] @ [a; 1]  is one call, and  dL/d[W^T b] = dL/dz @ [a; 1]^T  is one call.
+- All parameters of S stacked models live in one flat buffer `params` (S, P), so an update is a few
+  calls over everything. Layer l is the view `layer_params[l]` of shape (S, n_l, n_{l-1} + 1): row j
+  is destination node j, holding the weights from every source node and then its bias. (That is also
+  the order nn.ts draws initial weights in.) `grads` has the same layout.
+- The hidden layers' outputs (each followed by its row of ones) and the output layer's output are
+  stacked in one buffer per batch size, so one call gives the derivative of every layer.
+- With S == 1 the stack axis is dropped from every view and products use np.dot, which costs half of
+  np.matmul on matrices this small; with S > 1 np.matmul broadcasts over the stack.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nn.activations import get_activation
+
+#: Output units, and dL/dz at the output in terms of (out - target):
+#: "tanh": out = tanh(z), half squared error       -> dL/dz = (out - t) (1 - out^2)
+#: "linear": out = z, half squared error           -> dL/dz = (out - t)
+#: "logistic": out = tanh(z / 2) = 2 sigmoid(z) - 1, binary cross-entropy with p = (out + 1) / 2 and
+#:             t01 = (t + 1) / 2                   -> dL/dz = p - t01 = (out - t) / 2
+#: "softmax": out = softmax(z), cross-entropy against one-hot targets -> dL/dz = out - t
+OUTPUTS = ("tanh", "linear", "logistic", "softmax")
+
+#: Activations whose derivative is a function of the output y alone (tanh 1 - y^2, sigmoid y (1 - y),
+#: relu/leakyrelu/elu: y > 0 exactly where x > 0, softplus 1 - e^-y, linear 1): for these, one call
+#: takes the derivative of every hidden layer at once, passing y for x.
+OUTPUT_DETERMINED = frozenset({"tanh", "sigmoid", "relu", "leakyrelu", "elu", "softplus", "linear"})
+
+
+def _t(a):
+    """Swap the last two axes: a matrix transpose that also works on a stack of matrices."""
+    return np.swapaxes(a, -1, -2)
+
+
+class _Plan:
+    """Preallocated buffers for one forward/backward pass over `rows` examples (columns here)."""
+
+    def __init__(self, net: "Network", rows: int):
+        S, sizes, L = net.stack, net.sizes, net.num_layers
+        squeeze = (lambda a: a[0]) if S == 1 else (lambda a: a)
+        starts = np.cumsum([0] + [n + 1 for n in sizes[1:L]]).tolist()  # where layer l's block starts
+        self.h = squeeze(np.ones((S, starts[-1] + sizes[L], rows)))  # [a_1; 1; a_2; 1; ...; out]
+        self.deriv_all = squeeze(np.zeros((S, starts[-1] + sizes[L], rows)))
+        self.hidden_span, self.hidden_deriv = self.h[..., :starts[-1], :], self.deriv_all[..., :starts[-1], :]
+        self.a_ext = [None] * L  # [a_l; 1]; index 0 unused (the inputs come from the data)
+        self.act_out = [None] * (L + 1)  # where f(z_l) is written
+        self.deriv = [None] * (L + 1)
+        self.z, self.dz, self.da = ([None] * (L + 1) for _ in range(3))
+        for l in range(1, L + 1):
+            n, start = sizes[l], starts[l - 1]
+            self.z[l], self.dz[l], self.da[l] = (squeeze(np.empty((S, n, rows))) for _ in range(3))
+            self.act_out[l] = self.h[..., start:start + n, :]
+            self.deriv[l] = self.deriv_all[..., start:start + n, :]
+            if l < L:
+                self.a_ext[l] = self.h[..., start:start + n + 1, :]
+        if net.output == "linear":
+            self.act_out[L] = self.z[L]  # the identity needs no copy
+        self.out = self.act_out[L]
+        self.scratch = squeeze(np.empty((S, sizes[L], rows)))
+        # What the backward pass walks, output layer first: for layer l = L..2, [a_{l-1}; 1]^T, the
+        # gradient view of layer l, W_l (the matrix that carries dL/dz_l back), and the buffers.
+        self.backward_steps = [
+            (_t(self.a_ext[l - 1]), net.layer_grads[l], net._back_weights[l], self.dz[l],
+             self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])
+            for l in range(L, 1, -1)]
+
+
+class Batches:
+    """The training columns split, in order, into contiguous minibatches of `size` and a leftover.
+
+    full: [(inputs (n_0 + 1, size), inputs^T, targets (n_L, size))]; leftover: the same for the
+    last N % size columns, or None. (With S > 1 every array has the stack axis in front.)
+    """
+
+    def __init__(self, inputs, targets, size: int):
+        N = inputs.shape[-1]
+        self.size = size
+
+        def block(cols):
+            x = np.ascontiguousarray(inputs[..., cols])
+            return x, _t(x), np.ascontiguousarray(targets[..., cols])
+
+        full = N // size
+        self.full = [block(slice(k * size, (k + 1) * size)) for k in range(full)]
+        self.leftover = block(slice(full * size, N)) if N % size else None
+
+
+class Network:
+    """S stacked fully connected nets of one shape, trained exactly like nn.ts.
+
+    sizes: [n_0 (inputs), n_1, ..., n_L (outputs)]; hidden_activations: one name per hidden layer
+    (see nn.activations.ACTIVATIONS); output: one of OUTPUTS.
+    """
+
+    def __init__(self, sizes, hidden_activations, output: str, stack: int = 1):
+        if output not in OUTPUTS:
+            raise ValueError(f"output: {output!r} is not one of {OUTPUTS}")
+        if len(hidden_activations) != len(sizes) - 2:
+            raise ValueError(f"hidden_activations: {len(hidden_activations)} names for {len(sizes) - 2} hidden layers")
+        self.sizes = [int(n) for n in sizes]
+        self.num_layers = L = len(sizes) - 1
+        self.stack = S = int(stack)
+        self.output = output
+        self.activations = [None] + [get_activation(name) for name in hidden_activations]
+        self._offsets = [0]
+        for l in range(1, L + 1):
+            self._offsets.append(self._offsets[-1] + self.sizes[l] * (self.sizes[l - 1] + 1))
+        size = self._offsets[-1]
+        self.params = np.zeros((S, size))
+        self.grads = np.zeros((S, size))
+        self.dead = np.zeros((S, size), dtype=bool)
+        self._alive = np.ones((S, size))
+        self._carry = np.zeros((S, size))  # derivative sums of leftover examples, for the next update
+        self._carried = 0
+        self._reg, self._product = np.zeros((S, size)), np.zeros((S, size))
+        self._crossed = np.zeros((S, size), dtype=bool)
+        self.is_weight = np.zeros(size)  # 1 where an entry is a weight (regularised), 0 for biases
+        for l in range(1, L + 1):
+            self._layer_view(self.is_weight[None], l)[..., :-1] = 1.0
+        self.layer_params = [None] + [self._layer_view(self.params, l) for l in range(1, L + 1)]
+        self.layer_grads = [None] + [self._layer_view(self.grads, l) for l in range(1, L + 1)]
+        # W_l = ([W^T b] without the bias column)^T: carries dL/dz_l back to dL/da_{l-1}.
+        self._back_weights = [None] + [_t(p[..., :-1]) for p in self.layer_params[1:]]
+        self._mm = np.dot if S == 1 else np.matmul
+        names = set(hidden_activations)
+        self._shared_derivative = (self.activations[1] if len(names) == 1 and names <= OUTPUT_DETERMINED
+                                   else None)
+        self._output_shares_derivative = output == "tanh" and names <= {"tanh"}
+        if self._output_shares_derivative and self._shared_derivative is None:
+            self._shared_derivative = get_activation("tanh")  # no hidden layers: the output alone
+        self._plans: dict[int, _Plan] = {}
+        self._optimizer_state = {}
+        self.version = 0  # bumped whenever parameters change, so cached grid passes know to redo
+
+    # ---------------------------------------------------------------- parameters
+    def _layer_view(self, flat, l):
+        n_in, n_out = self.sizes[l - 1], self.sizes[l]
+        view = flat[:, self._offsets[l - 1]:self._offsets[l]].reshape(len(flat), n_out, n_in + 1)
+        return view[0] if self.stack == 1 else view
+
+    def _model_layer(self, flat, model, l):
+        """Layer l of one model as (n_out, n_in + 1), a view."""
+        n_in, n_out = self.sizes[l - 1], self.sizes[l]
+        return flat[model, self._offsets[l - 1]:self._offsets[l]].reshape(n_out, n_in + 1)
+
+    def weights(self, model: int = 0):
+        """[(W (n_in, n_out), b (n_out,)) per layer] of one model, as copies."""
+        return [(self._model_layer(self.params, model, l)[:, :-1].T.copy(),
+                 self._model_layer(self.params, model, l)[:, -1].copy())
+                for l in range(1, self.num_layers + 1)]
+
+    def dead_links(self, model: int = 0):
+        """[bool (n_in, n_out) per layer]: links L1 regularisation has killed, in one model."""
+        return [self._model_layer(self.dead, model, l)[:, :-1].T.copy() for l in range(1, self.num_layers + 1)]
+
+    def set_layer(self, model: int, l: int, weight=None, bias=None, dead=None):
+        """Overwrite one layer's weights W (n_in, n_out), bias (n_out,) and dead links of one model."""
+        view = self._model_layer(self.params, model, l)
+        if weight is not None:
+            view[:, :-1] = np.asarray(weight).T
+        if bias is not None:
+            view[:, -1] = bias
+        if dead is not None:
+            self._model_layer(self.dead, model, l)[:, :-1] = np.asarray(dead, dtype=bool).T
+            np.logical_not(self.dead, out=self._crossed)
+            np.copyto(self._alive, self._crossed)
+            self.params[self.dead] = 0.0
+        self.version += 1
+
+    def forget_accumulators(self):
+        """Drop carried derivatives and optimizer state (after a reset, nn.ts has a new network)."""
+        self._carried = 0
+        self._optimizer_state.clear()
+
+    # ---------------------------------------------------------------- passes
+    def plan(self, rows: int) -> _Plan:
+        plan = self._plans.get(rows)
+        if plan is None:
+            plan = self._plans[rows] = _Plan(self, rows)
+        return plan
+
+    def forward(self, inputs, plan: _Plan):
+        """Every layer's output for `inputs` [x; 1] (S, n_0 + 1, rows); returns plan.out (S, n_L, rows)."""
+        mm, a = self._mm, inputs
+        L = self.num_layers
+        for l in range(1, L):
+            z = plan.z[l]
+            mm(self.layer_params[l], a, out=z)
+            self.activations[l].function(z, out=plan.act_out[l])
+            a = plan.a_ext[l]
+        z, out = plan.z[L], plan.out
+        mm(self.layer_params[L], a, out=z)
+        if self.output == "tanh":
+            np.tanh(z, out=out)
+        elif self.output == "logistic":
+            np.multiply(z, 0.5, out=out)
+            np.tanh(out, out=out)
+        elif self.output == "softmax":
+            np.subtract(z, z.max(axis=-2, keepdims=True), out=out)
+            np.exp(out, out=out)
+            out /= out.sum(axis=-2, keepdims=True)
+        return out
+
+    def backward(self, inputs_t, targets, plan: _Plan):
+        """Fill `grads` with the sum over the examples of dL/dparams (L = the per-example loss).
+
+        Output layer: dL/dz_L from (out - target) as listed in OUTPUTS. Hidden layer l:
+            dL/da_l = W_{l+1} @ dL/dz_{l+1}            (n_l, rows)
+            dL/dz_l = dL/da_l * f_l'(z_l)               (n_l, rows)
+        and for every layer  dL/d[W_l^T b_l] = dL/dz_l @ [a_{l-1}; 1]^T   (n_l, n_{l-1} + 1),
+        which sums over the examples as nn.ts's accumulators do. inputs_t is [x; 1]^T (rows, n_0 + 1).
+        """
+        mm, L = self._mm, self.num_layers
+        if self._shared_derivative is not None:  # f' of every hidden layer (and a tanh output): one call
+            span, deriv = ((plan.h, plan.deriv_all) if self._output_shares_derivative
+                           else (plan.hidden_span, plan.hidden_deriv))
+            self._shared_derivative.derivative(span, span, out=deriv)
+        else:
+            for l in range(1, L):
+                self.activations[l].derivative(plan.z[l], plan.act_out[l], out=plan.deriv[l])
+        out, dz = plan.out, plan.dz[L]
+        np.subtract(out, targets, out=dz)
+        if self.output == "tanh":
+            d = plan.deriv[L]
+            if not self._output_shares_derivative:
+                np.multiply(out, out, out=d)
+                np.subtract(1.0, d, out=d)
+            dz *= d
+        elif self.output == "logistic":
+            dz *= 0.5
+        for a_prev_t, grad, back_weights, dz, da, deriv, dz_prev in plan.backward_steps:
+            mm(dz, a_prev_t, out=grad)
+            mm(back_weights, dz, out=da)
+            np.multiply(da, deriv, out=dz_prev)
+        mm(plan.dz[1], inputs_t, out=self.layer_grads[1])
+
+    # ---------------------------------------------------------------- training
+    def train_epoch(self, batches: Batches, hyper: "Hyper"):
+        """One pass over the training examples in order, as playground.ts's oneStep: an update after
+        every full batch; the derivatives of the leftover examples are carried into the first update
+        of the next epoch (the original never clears its accumulators between epochs)."""
+        if batches.full:
+            plan = self.plan(batches.size)
+            for x, x_t, t in batches.full:
+                self.forward(x, plan)
+                self.backward(x_t, t, plan)
+                count = batches.size
+                if self._carried:
+                    self.grads += self._carry
+                    count += self._carried
+                    self._carried = 0
+                self.update(count, hyper)
+        if batches.leftover is not None:
+            x, x_t, t = batches.leftover
+            plan = self.plan(x.shape[-1])
+            self.forward(x, plan)
+            self.backward(x_t, t, plan)
+            if self._carried:
+                self._carry += self.grads
+            else:
+                np.copyto(self._carry, self.grads)
+            self._carried += x.shape[-1]
+
+    def update(self, count: int, hyper: "Hyper"):
+        """nn.ts's updateWeights, for every parameter at once.
+
+        With g = the accumulated derivative sum and r = R'(w_old) (sign(w) for L1, w for L2, 0 for
+        biases):  w1 = w_old - (lr / count) g;  w_new = w1 - (lr * reg_rate) r.  L1 only: where w1
+        and w_new have opposite signs the weight becomes 0 and its link dies (never updated again).
+        Our optional optimizers replace (lr / count) g by their step; the regularisation is the same.
+        """
+        params, grads, reg = self.params, self.grads, self._reg
+        if hyper.any_l1:
+            np.sign(params, out=reg)
+            reg *= hyper.l1_step
+            if hyper.any_l2:
+                np.multiply(params, hyper.l2_step, out=self._product)
+                reg += self._product
+        elif hyper.any_l2:
+            np.multiply(params, hyper.l2_step, out=reg)
+        if hyper.optimizer == "sgd" and not hyper.momentum:
+            grads *= hyper.neg_lr / count
+        else:
+            self._optimizer_step(count, hyper)
+        if hyper.any_dead:
+            grads *= self._alive
+        params += grads
+        if hyper.any_l1:
+            np.subtract(params, reg, out=reg)  # reg now holds w_new
+            np.multiply(params, reg, out=self._product)
+            np.less(self._product, 0.0, out=self._crossed)
+            np.copyto(params, reg)
+            if self._crossed.any():
+                params[self._crossed] = 0.0
+                self.dead |= self._crossed
+                np.logical_not(self.dead, out=self._crossed)
+                np.copyto(self._alive, self._crossed)
+                hyper.any_dead = True
+        elif hyper.any_l2:
+            params -= reg
+        self.version += 1
+
+    def _optimizer_step(self, count, hyper):
+        """Momentum SGD and Adam (ours): turn the mean gradient into -lr * step, in grads."""
+        grads, state = self.grads, self._optimizer_state
+        grads /= count
+        if hyper.optimizer == "sgd":  # heavy ball: v = mu v + g; w -= lr v
+            velocity = state.setdefault("velocity", np.zeros_like(grads))
+            velocity *= hyper.momentum
+            velocity += grads
+            np.multiply(velocity, hyper.neg_lr, out=grads)
+            return
+        # Adam (Kingma & Ba 2015): beta1 0.9, beta2 0.999, eps 1e-8.
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        m = state.setdefault("m", np.zeros_like(grads))
+        v = state.setdefault("v", np.zeros_like(grads))
+        state["t"] = t = state.get("t", 0) + 1
+        m *= beta1
+        m += (1 - beta1) * grads
+        v *= beta2
+        v += (1 - beta2) * grads * grads
+        step = (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        np.multiply(step, hyper.neg_lr, out=grads)
+
+    # ---------------------------------------------------------------- evaluation
+    def losses(self, inputs, targets, labels, n_train: int):
+        """Mean loss and accuracy over the first n_train examples (train) and the rest (test).
+
+        inputs (S, n_0 + 1, N), targets (S, n_L, N), labels (S, N) (+-1, class index or value).
+        Returns (S, 4): train loss, test loss, train accuracy, test accuracy (NaN where undefined:
+        regression, or an empty set). The loss is the one trained on (half squared error as the
+        original shows it; cross-entropy when chosen), without the regularisation term.
+        """
+        S, N = self.stack, inputs.shape[-1]
+        squeeze = (lambda a: a[0]) if S == 1 else (lambda a: a)
+        plan = self.plan(N)
+        out = self.forward(squeeze(inputs), plan)
+        per_example = self._per_example_loss(out, squeeze(targets), plan).reshape(S, N)
+        correct = self._correct(out, squeeze(labels))
+        result = np.full((S, 4), np.nan)
+        for column, values in ((0, per_example), (2, correct)):
+            if values is None:
+                continue
+            if n_train:
+                result[:, column] = values[:, :n_train].mean(axis=1)
+            if N > n_train:
+                result[:, column + 1] = values[:, n_train:].mean(axis=1)
+        return result
+
+    def _per_example_loss(self, out, targets, plan):
+        if self.output in ("tanh", "linear"):
+            err = plan.scratch
+            np.subtract(out, targets, out=err)
+            err *= err
+            return 0.5 * err.sum(axis=-2)
+        z = plan.z[self.num_layers]
+        if self.output == "logistic":  # softplus(z) - t01 z: binary cross-entropy, stable for any z
+            return (np.logaddexp(0.0, z) - (targets + 1.0) * 0.5 * z).sum(axis=-2)
+        zmax = z.max(axis=-2, keepdims=True)  # softmax cross-entropy: logsumexp(z) - z[label]
+        return np.log(np.exp(z - zmax).sum(axis=-2)) + zmax[..., 0, :] - (z * targets).sum(axis=-2)
+
+    def _correct(self, out, labels):
+        if self.output == "linear":
+            return None
+        if self.output == "softmax":
+            hits = out.argmax(axis=-2) == labels
+        else:  # the original paints out >= 0 as the +1 class
+            hits = (out[..., 0, :] >= 0) == (labels > 0)
+        return hits.reshape(self.stack, -1).astype(float)
+
+    def layer_outputs(self, inputs):
+        """Every layer's output of model 0 for `inputs` [x; 1] (n_0 + 1, rows), from one pass.
+
+        Returns [a_1 (n_1, rows), ..., out (n_L, rows)]: views into a reused plan (copy to keep).
+        """
+        plan = self.plan(inputs.shape[-1])
+        x = inputs if self.stack == 1 else np.broadcast_to(inputs, (self.stack,) + inputs.shape)
+        self.forward(x, plan)
+        return plan.act_out[1:] if self.stack == 1 else [o[0] for o in plan.act_out[1:]]
+
+
+class Hyper:
+    """The learning hyperparameters of S stacked models, in the forms `Network.update` uses.
+
+    lr, l1_rate, l2_rate: scalars or one value per model. Regularisation applies to weights only.
+    """
+
+    def __init__(self, net: Network, lr, l1_rate=0.0, l2_rate=0.0, optimizer="sgd", momentum=0.0):
+        def per_model(value):
+            return np.asarray(value, dtype=float).reshape(-1, 1) if np.ndim(value) else float(value)
+
+        lr, l1, l2 = per_model(lr), per_model(l1_rate), per_model(l2_rate)
+        self.neg_lr = -lr
+        self.any_l1 = bool(np.any(l1 != 0))
+        self.any_l2 = bool(np.any(l2 != 0))
+        # (lr * rate) first, as nn.ts computes it, then masked to the weights.
+        self.l1_step = np.broadcast_to((lr * l1) * net.is_weight, net.params.shape) if self.any_l1 else None
+        self.l2_step = np.broadcast_to((lr * l2) * net.is_weight, net.params.shape) if self.any_l2 else None
+        self.optimizer = optimizer
+        self.momentum = float(momentum)
+        self.any_dead = bool(net.dead.any())

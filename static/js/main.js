@@ -1,0 +1,293 @@
+// Backprop Playground's page: one WebSocket to this tab's session; controls send commands, frames redraw.
+import { decodeFrame } from "./protocol.js";
+import { paintMap, paintClasses, paintValues, drawPoints, labelColor, featureMap } from "./heatmap.js";
+import { NetworkDiagram } from "./network.js";
+import { LossChart } from "./chart.js";
+import { download, historyCsv, historyJson, downloadCanvas } from "./exports.js";
+
+const $ = selector => document.querySelector(selector);
+const DENSITY = 100;
+const MAX_LAYERS = 6, MAX_NEURONS = 8;  // the original's buttons' limits; a URL may go beyond them
+
+const page = {
+  socket: null,
+  nextId: 1,
+  config: null,        // the session's config, as last sent
+  url: "",             // its URL hash text
+  frame: null,         // the newest frame {header, arrays}
+  points: null,        // {train, test} Float32Arrays of x, y, label
+  focusFeature: null,  // an input feature shown full size (the page draws those itself)
+  waitingFor: null,    // id of the initial "load": until a frame acknowledges it, the hash is not rewritten
+  replies: new Map(),  // id -> resolve, for commands whose reply we wait for
+  stats: { frames: 0, drawMs: [] },  // frames drawn, and the time to draw each of the last 300
+};
+
+// ---- talking to the session --------------------------------------------------------------------------
+
+function send(command) {
+  const id = page.nextId++;
+  if (page.socket && page.socket.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify({ ...command, id }));
+  return id;
+}
+
+function request(command) {
+  return new Promise(resolve => page.replies.set(send(command), resolve));
+}
+
+function setField(field, value) {
+  send({ cmd: "set", field, value });
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket.binaryType = "arraybuffer";
+  page.socket = socket;
+  socket.addEventListener("open", () => {
+    showError(null);
+    if (location.hash.length > 1) page.waitingFor = send({ cmd: "load", url: location.hash });
+  });
+  socket.addEventListener("message", event => {
+    if (typeof event.data === "string") onReply(JSON.parse(event.data));
+    else {
+      const began = performance.now();
+      onFrame(decodeFrame(event.data));
+      const drawMs = performance.now() - began;
+      page.stats.frames += 1;
+      page.stats.drawMs.push(drawMs);
+      if (page.stats.drawMs.length > 300) page.stats.drawMs.shift();
+      // Flow control: ask for the next frame once this one is on screen, so frames never pile up here.
+      requestAnimationFrame(() => socket.readyState === WebSocket.OPEN && socket.send('{"cmd":"drawn"}'));
+    }
+  });
+  socket.addEventListener("close", () => {
+    showError("Lost the connection to the server; reload the page to start a new session.");
+    setText("#run-state", "disconnected");
+  });
+}
+
+function onReply(reply) {
+  if (reply.id === page.waitingFor) page.waitingFor = null;
+  const resolve = page.replies.get(reply.id);
+  if (resolve) { page.replies.delete(reply.id); resolve(reply); }
+  if (reply.type === "error") {
+    showError(reply.error);
+    if (page.config) applyConfig(page.config, page.url);  // put back the controls the session refused
+  }
+}
+
+function showError(message) {
+  const banner = $("#error-banner");
+  banner.textContent = message || "";
+  banner.hidden = !message;
+}
+
+// ---- drawing a frame ------------------------------------------------------------------------------------
+
+function onFrame(frame) {
+  const { header, arrays } = frame;
+  page.frame = frame;
+  if (page.waitingFor !== null && header.ack !== null && header.ack >= page.waitingFor) page.waitingFor = null;
+  if (header.config) applyConfig(header.config, header.url);
+  if (arrays.train) page.points = { train: arrays.train, test: arrays.test };
+  if (page.waitingFor === null) writeHash();
+
+  setText("#iter-number", formatEpoch(header.epoch));
+  setText("#loss-train", formatLoss(header.train_loss));
+  setText("#loss-test", formatLoss(header.test_loss));
+  setText("#accuracy-train", formatAccuracy(header.train_accuracy));
+  setText("#accuracy-test", formatAccuracy(header.test_accuracy));
+  const state = header.state === "diverged" ? `diverged at epoch ${header.diverged_epoch}` : header.state;
+  setText("#run-state", state);
+  $("#run-state").classList.toggle("diverged", header.state === "diverged");
+  const play = $("#play-pause-button");
+  play.classList.toggle("playing", header.state === "playing");
+  play.setAttribute("aria-pressed", String(header.state === "playing"));
+
+  const discretize = Boolean(page.config && page.config.discretize);
+  diagram.build(header.layer_sizes, header.input_names, page.config ? page.config.hide : [], discretize);
+  diagram.update(arrays, arrays.thumbnails, discretize);
+  chart.extend(header.uid, header.history);
+  drawBoundary();
+}
+
+function drawBoundary() {
+  if (!page.frame) return;
+  const { header, arrays } = page.frame;
+  const discretize = Boolean(page.config && page.config.discretize);
+  const block = header.blocks.find(b => b.name === "boundary");
+  if (page.focusFeature) {
+    paintValues(grid, featureMap(page.focusFeature, DENSITY), DENSITY, discretize);
+  } else if (block.shape.length === 3) {
+    paintClasses(grid, arrays.boundary, block.shape[0], DENSITY, discretize);
+  } else {
+    paintMap(grid, arrays.boundary, DENSITY, discretize);
+  }
+  const canvas = $("#boundary"), context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(grid, 0, 0, canvas.width, canvas.height);
+  if (page.points) {
+    const classes = page.config ? page.config.classes : 2;
+    drawPoints(context, page.points.train, canvas.width, classes, "white");
+    if (page.config && page.config.showTestData) drawPoints(context, page.points.test, canvas.width, classes, "black");
+  }
+}
+
+const setText = (selector, text) => { const e = $(selector); if (e.textContent !== text) e.textContent = text; };
+const formatEpoch = n => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+const formatLoss = v => (v === null ? "NaN" : v.toFixed(3));
+const formatAccuracy = v => (v === null ? "–" : `${(100 * v).toFixed(1)}%`);
+
+// ---- keeping the controls and the URL in step with the session's config ----------------------------------
+
+function applyConfig(config, url) {
+  page.config = config;
+  page.url = url;
+  for (const element of document.querySelectorAll("[data-field]")) {
+    const value = config[element.dataset.field];
+    if (element.type === "checkbox") element.checked = Boolean(value);
+    else element.value = value === null ? "none" : String(value);
+    const shown = element.closest("div, label")?.querySelector(".value");
+    if (shown && element.type === "range") shown.textContent = String(value);
+  }
+  const regression = config.problem === "regression";
+  const custom = (regression ? config.regDataset : config.dataset) === "custom";
+  document.querySelectorAll(".dataset").forEach(button => {
+    const kind = button.classList.contains("custom") ? "custom" : button.classList.contains("regression") ? "regression" : "classification";
+    button.hidden = kind === "custom" ? !custom : (kind === "regression") !== regression;
+    const name = button.dataset.dataset || button.dataset.regDataset;
+    button.classList.toggle("selected", kind === "custom" ? custom : name === (regression ? config.regDataset : config.dataset));
+  });
+  setText("#num-layers", String(config.networkShape.length));
+  setText("#layers-label", config.networkShape.length === 1 ? "Hidden layer" : "Hidden layers");
+  // The classroom's <control>_hide options: hide those controls, tick the boxes to match.
+  const hidden = new Set(config.hide);
+  document.querySelectorAll("[class*='ui-']").forEach(element => {
+    const names = [...element.classList].filter(c => c.startsWith("ui-")).map(c => c.slice(3));
+    element.classList.toggle("hidden-by-url", names.some(name => hidden.has(name)) ||
+      (names.includes("hideText") && config.hideText));
+  });
+  document.querySelectorAll("[data-hide]").forEach(box => { box.checked = !hidden.has(box.dataset.hide); });
+  if (page.thumbnailProblem !== config.problem) drawDatasetThumbnails(config.problem);
+}
+
+function writeHash() {
+  if (page.url && location.hash.slice(1) !== page.url) {
+    history.replaceState(null, "", `#${page.url}`);
+    $("#hide-controls-link").href = location.href;
+  }
+}
+
+// ---- the dataset thumbnails (points from the server's generators, drawn as the original does) ------------
+
+async function drawDatasetThumbnails(problem) {
+  page.thumbnailProblem = problem;
+  const response = await fetch(`/api/datasets/${problem}`);
+  const datasets = await response.json();
+  for (const [name, points] of Object.entries(datasets)) {
+    const attribute = problem === "classification" ? "data-dataset" : "data-reg-dataset";
+    const canvas = document.querySelector(`[${attribute}="${name}"] canvas`);
+    const context = canvas.getContext("2d");
+    context.clearRect(0, 0, 100, 100);
+    for (const [x, y, label] of points) {
+      context.fillStyle = labelColor(label, 2);
+      context.fillRect((100 * (x + 6)) / 12, (100 * (6 - y)) / 12, 4, 4);
+    }
+  }
+}
+
+// ---- controls ----------------------------------------------------------------------------------------------
+
+function parseControl(element) {
+  if (element.type === "checkbox") return element.checked;
+  if (element.dataset.type === "number") return Number(element.value);
+  if (element.dataset.type === "nullable") return element.value === "none" ? null : element.value;
+  return element.value;
+}
+
+function wireControls() {
+  $("#play-pause-button").addEventListener("click", () => {
+    send({ cmd: page.frame && page.frame.header.state === "playing" ? "pause" : "play" });
+  });
+  $("#next-step-button").addEventListener("click", () => send({ cmd: "step" }));
+  $("#reset-button").addEventListener("click", () => send({ cmd: "reset" }));
+  $("#data-regen-button").addEventListener("click", () => send({ cmd: "regenerate" }));
+  $("#speed").addEventListener("change", event => {
+    const value = event.target.value;
+    send({ cmd: "speed", value: value === "max" ? "max" : Number(value) });
+  });
+  for (const element of document.querySelectorAll("[data-field]")) {
+    element.addEventListener("change", () => setField(element.dataset.field, parseControl(element)));
+    if (element.type === "range") {
+      element.addEventListener("input", () => {
+        element.closest("div").querySelector(".value").textContent = element.value;
+      });
+    }
+  }
+  document.querySelectorAll(".dataset[data-dataset]").forEach(button =>
+    button.addEventListener("click", () => setField("dataset", button.dataset.dataset)));
+  document.querySelectorAll(".dataset[data-reg-dataset]").forEach(button =>
+    button.addEventListener("click", () => setField("regDataset", button.dataset.regDataset)));
+
+  $("#add-layers").addEventListener("click", () => {
+    const shape = page.config.networkShape;
+    if (shape.length < MAX_LAYERS) setField("networkShape", [...shape, 2]);
+  });
+  $("#remove-layers").addEventListener("click", () => {
+    const shape = page.config.networkShape;
+    if (shape.length > 0) setField("networkShape", shape.slice(0, -1));
+  });
+
+  $("#csv-file").addEventListener("change", async event => {
+    const file = event.target.files[0];
+    if (file) send({ cmd: "data", csv: await file.text() });
+    event.target.value = "";
+  });
+  $("#link-form").addEventListener("submit", event => {
+    event.preventDefault();
+    const text = $("#playground-link").value.trim();
+    if (text) send({ cmd: "load", url: text });
+  });
+  window.addEventListener("hashchange", () => {
+    if (location.hash.slice(1) !== page.url) send({ cmd: "load", url: location.hash });
+  });
+  document.querySelectorAll("[data-hide]").forEach(box => box.addEventListener("change", () => {
+    const hidden = [...document.querySelectorAll("[data-hide]")].filter(b => !b.checked).map(b => b.dataset.hide);
+    const kept = page.config.hide.filter(name => !document.querySelector(`[data-hide="${name}"]`));
+    setField("hide", [...kept, ...hidden]);
+  }));
+
+  $("#export-csv").addEventListener("click", async () => {
+    const history = await request({ cmd: "history" });
+    download("playground-history.csv", new Blob([historyCsv(history)], { type: "text/csv" }));
+  });
+  $("#export-json").addEventListener("click", async () => {
+    const history = await request({ cmd: "history" });
+    download("playground-history.json", new Blob([historyJson(history, page.config, page.url)], { type: "application/json" }));
+  });
+  $("#export-chart-png").addEventListener("click", () => chart.download("png"));
+  $("#export-chart-svg").addEventListener("click", () => chart.download("svg"));
+  $("#export-boundary-png").addEventListener("click", () => downloadCanvas($("#boundary"), "boundary.png"));
+}
+
+// ---- start ---------------------------------------------------------------------------------------------------
+
+const grid = document.createElement("canvas");  // the 100x100 map, scaled onto the boundary canvas
+grid.width = grid.height = DENSITY;
+const chart = new LossChart($("#linechart"));
+const diagram = new NetworkDiagram($("#network"), {
+  toggleInput: name => setField(name, !page.config[name]),
+  focusFeature: name => { page.focusFeature = name; drawBoundary(); },
+  focusNeuron: (layer, node) => send(layer === null ? { cmd: "focus", layer: null } : { cmd: "focus", layer, node }),
+  changeNeurons: (index, delta) => {
+    const shape = [...page.config.networkShape];
+    const count = shape[index] + delta;
+    if (count >= 1 && count <= Math.max(MAX_NEURONS, shape[index])) { shape[index] = count; setField("networkShape", shape); }
+  },
+  setValue: (target, value) => send(target.kind === "bias"
+    ? { cmd: "set_bias", layer: target.layer, node: target.node, value }
+    : { cmd: "set_weight", layer: target.layer, source: target.source, dest: target.dest, value }),
+});
+wireControls();
+connect();
+window.playground = page;  // for tests and the curious: the newest frame, config and URL

@@ -1,0 +1,128 @@
+"""Shared fixtures: the Flask app and client, a live server on 127.0.0.1, and a headless Chromium page.
+
+The browser is Debian's `chromium` driven by Playwright through `executable_path` (Playwright's own
+browser downloads are not used). Every request a page makes to anything but the live server is blocked
+and recorded in `page.blocked_requests`, so a test can assert the page works offline.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture
+def app():
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """A real threaded HTTP + WebSocket server for one app, on 127.0.0.1 and a free port."""
+
+    def __init__(self, app):
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """One server for the whole test session: each WebSocket gets its own session, so tests don't mix."""
+    with LiveServer(create_app({"TESTING": True})) as server:
+        yield server
+
+
+@pytest.fixture
+def make_live_server():
+    """Start servers for apps a test configures itself; they stop when the test ends."""
+    servers = []
+
+    def start(config=None):
+        server = LiveServer(create_app({"TESTING": True, **(config or {})})).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    """Debian's chromium; installed with apt-get when missing and we may, otherwise a clear failure."""
+    if not os.path.exists(CHROMIUM) and shutil.which("apt-get") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) "
+                    "to run the browser tests")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh tab whose requests may only reach the live server; others are blocked and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.blocked_requests = []
+    page.console_errors = []
+
+    def only_local(route):
+        url = urlparse(route.request.url)
+        if url.scheme in ("data", "blob") or url.hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            page.blocked_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def artifacts():
+    """tests/artifacts/ (gitignored): screenshots and downloads worth looking at after a run."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
