@@ -4,9 +4,11 @@
 
 For each case it prints ms per forward+backward call (median) of
 - the nn layer,
-- a naive baseline written here: loops over every image and output pixel, one
-  small dot product (forward) or outer product and scatter (backward) per pixel;
-  target: the layer >= 100x faster,
+- two baselines written here with Python loops, computing the same forward and
+  backward: "naive", the textbook version (one iteration per image, output
+  channel and output pixel, like CS231n's conv_forward_naive), and "per-pixel"
+  (one iteration per image and output pixel, channels vectorized); target: the
+  layer >= 100x faster than the naive loops,
 - for Conv2D, the bare matrix multiplies the convolution reduces to, timed alone
   on ready-made contiguous matrices: Y = W_r C, dW_r = G C^T, dC = W_r^T G with
   W_r (out_c, K), C (K, N), G (out_c, N), K = in_c k_h k_w, N = batch H_out W_out;

@@ -259,7 +259,7 @@ class Conv2D(Module):
         flat_grad = grad.reshape(batch, out_c, -1)  # (B, O, HW)
         weight_rows = weight.reshape(-1, out_c).T.astype(grad.dtype, copy=False)
         grad_weight_rows = (flat_grad @ columns.transpose(0, 2, 1)).sum(axis=0)  # (O, K)
-        self.grads["weight"] = grad_weight_rows.T.reshape(weight.shape).astype(weight.dtype)
+        self.grads["weight"] = grad_weight_rows.T.reshape(weight.shape).astype(weight.dtype, copy=False)
         self.grads["bias"] = flat_grad.sum(axis=(0, 2)).astype(self.params["bias"].dtype, copy=False)
         grad_columns = weight_rows.T @ flat_grad  # (B, K, HW)
         grad_windows = grad_columns.reshape(batch, weight.shape[0], *weight.shape[1:3], *grad.shape[2:])

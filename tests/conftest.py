@@ -126,3 +126,73 @@ def artifacts():
     """tests/artifacts/ (gitignored): screenshots and downloads worth looking at after a run."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+class SessionClient:
+    """A WebSocket client of /ws that behaves like the page: it answers every frame with "drawn"."""
+
+    def __init__(self, url: str, timeout: float = 20):
+        import websocket
+
+        self.ws = websocket.create_connection(url, timeout=timeout)
+        self.replies: list[dict] = []  # text messages (errors, history), strictly parsed
+        self._next_id = 0
+
+    def send(self, command: dict) -> int:
+        """Send a command with a fresh id; frames after it report that id as "ack"."""
+        import json
+
+        self._next_id += 1
+        self.ws.send(json.dumps({**command, "id": self._next_id}))
+        return self._next_id
+
+    def receive(self):
+        """The next message: ("frame", header, arrays) or ("reply", reply, None)."""
+        import json
+
+        from nn.playground.session import parse_frame
+
+        message = self.ws.recv()
+        if isinstance(message, str):
+            reply = json.loads(message, parse_constant=_reject_constant)
+            self.replies.append(reply)
+            return "reply", reply, None
+        header, arrays = parse_frame(message)
+        self.ws.send('{"cmd":"drawn"}')
+        return "frame", header, arrays
+
+    def frame(self, after: int | None = None):
+        """The next frame (header, arrays), skipping replies; with `after`, the first that shows that command."""
+        while True:
+            kind, header, arrays = self.receive()
+            if kind == "frame" and (after is None or (header["ack"] or 0) >= after):
+                return header, arrays
+
+    def reply(self):
+        """The next text reply, skipping frames."""
+        while True:
+            kind, reply, _ = self.receive()
+            if kind == "reply":
+                return reply
+
+    def close(self):
+        self.ws.close()
+
+
+def _reject_constant(name):
+    raise ValueError(f"bare {name} in a JSON message")
+
+
+@pytest.fixture
+def connect(live_server):
+    """connect(url=None) -> SessionClient on the live server (or `url`); closed when the test ends."""
+    clients = []
+
+    def open_client(url=None):
+        client = SessionClient(url or live_server.ws_url)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        client.close()

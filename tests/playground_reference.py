@@ -300,6 +300,27 @@ class ReferenceRun:
         """Train `epochs` epochs; the losses after each, as a list of (train, test)."""
         return [self.train_epoch() for _ in range(epochs)]
 
+    def _links_into(self, layer):
+        """The nodes of hidden/output layer `layer` (0 = first hidden layer)."""
+        return self.network[layer + 1]
+
+    def set_weight(self, layer, i, j, value):
+        """The original's click-to-edit of a link (source node i of layer `layer`, 0 = the inputs, to node
+        j of the next): only the weight changes. A dead link stays dead: it now carries `value` forward
+        but is still never trained."""
+        self._links_into(layer)[j].input_links[i].weight = float(value)
+
+    def set_bias(self, layer, j, value):
+        self._links_into(layer)[j].bias = float(value)
+
+    def load_weights(self, weights):
+        """Set every weight and bias from [(W (n_in, n_out), b (n_out,)), ...]; dead flags are kept."""
+        for layer, (w, b) in enumerate(weights):
+            for j, node in enumerate(self._links_into(layer)):
+                node.bias = float(b[j])
+                for i, link in enumerate(node.input_links):
+                    link.weight = float(w[i, j])
+
     def weights(self):
         result = []
         for layer_idx in range(1, len(self.network)):

@@ -295,3 +295,14 @@ def test_backward_grad_must_have_the_output_shape():
 def test_backward_before_forward_is_an_error():
     with pytest.raises(RuntimeError, match="Tanh.*before forward"):
         nn.Tanh().backward(np.ones(3))
+
+
+def test_import_nn_does_not_import_the_playground():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, nn; print('nn.playground' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.stdout.strip() == "False"

@@ -181,13 +181,10 @@ def _playground(url: str) -> str:
 
 def _train(parser, args) -> int:
     base = _base_config(parser, args)
-    settings = []
-    for field in CONFIG_FIELDS:
-        text = getattr(args, field)
-        if text is not None:
-            settings += parse_level(field, text).settings if field in ("hide", "regularization") \
-                else [(field, text)]
     try:
+        # One value per field: the same texts a study's levels are (e.g. --regularization L2:0.01).
+        settings = [pair for field in CONFIG_FIELDS if getattr(args, field) is not None
+                    for pair in parse_level(field, getattr(args, field)).settings]
         cfg = with_settings(base, settings)
     except ValueError as error:
         _setting_error(parser, error)

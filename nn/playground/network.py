@@ -50,6 +50,7 @@ class _Plan:
     def __init__(self, net: "Network", rows: int):
         S, sizes, L = net.stack, net.sizes, net.num_layers
         squeeze = (lambda a: a[0]) if S == 1 else (lambda a: a)
+        self.fresh = None  # (id of the inputs, network version) of the last forward pass
         starts = np.cumsum([0] + [n + 1 for n in sizes[1:L]]).tolist()  # where layer l's block starts
         self.h = squeeze(np.ones((S, starts[-1] + sizes[L], rows)))  # [a_1; 1; a_2; 1; ...; out]
         self.deriv_all = squeeze(np.zeros((S, starts[-1] + sizes[L], rows)))
@@ -68,7 +69,16 @@ class _Plan:
         if net.output == "linear":
             self.act_out[L] = self.z[L]  # the identity needs no copy
         self.out = self.act_out[L]
+        if net._shared_derivative is None:
+            self.shared_derivative = None
+        elif net._output_shares_derivative:  # f' of every hidden layer and of a tanh output: one call
+            self.shared_derivative = (net._shared_derivative.derivative, self.h, self.deriv_all)
+        else:
+            self.shared_derivative = (net._shared_derivative.derivative, self.hidden_span, self.hidden_deriv)
         self.scratch = squeeze(np.empty((S, sizes[L], rows)))
+        # What the forward pass walks: for hidden layer l, [W_l^T b_l], z_l, f_l, f_l(z_l), [a_l; 1].
+        self.forward_steps = [(net.layer_params[l], self.z[l], net.activations[l].function, self.act_out[l],
+                               self.a_ext[l]) for l in range(1, L)]
         # What the backward pass walks, output layer first: for layer l = L..2, [a_{l-1}; 1]^T, the
         # gradient view of layer l, W_l (the matrix that carries dL/dz_l back), and the buffers.
         self.backward_steps = [
@@ -193,15 +203,14 @@ class Network:
 
     def forward(self, inputs, plan: _Plan):
         """Every layer's output for `inputs` [x; 1] (S, n_0 + 1, rows); returns plan.out (S, n_L, rows)."""
+        plan.fresh = (id(inputs), self.version)
         mm, a = self._mm, inputs
-        L = self.num_layers
-        for l in range(1, L):
-            z = plan.z[l]
-            mm(self.layer_params[l], a, out=z)
-            self.activations[l].function(z, out=plan.act_out[l])
-            a = plan.a_ext[l]
-        z, out = plan.z[L], plan.out
-        mm(self.layer_params[L], a, out=z)
+        for params, z, function, act_out, a_next in plan.forward_steps:
+            mm(params, a, out=z)
+            function(z, out=act_out)
+            a = a_next
+        z, out = plan.z[-1], plan.out
+        mm(self.layer_params[-1], a, out=z)
         if self.output == "tanh":
             np.tanh(z, out=out)
         elif self.output == "logistic":
@@ -223,10 +232,9 @@ class Network:
         which sums over the examples as nn.ts's accumulators do. inputs_t is [x; 1]^T (rows, n_0 + 1).
         """
         mm, L = self._mm, self.num_layers
-        if self._shared_derivative is not None:  # f' of every hidden layer (and a tanh output): one call
-            span, deriv = ((plan.h, plan.deriv_all) if self._output_shares_derivative
-                           else (plan.hidden_span, plan.hidden_deriv))
-            self._shared_derivative.derivative(span, span, out=deriv)
+        if plan.shared_derivative is not None:
+            derivative, span, deriv = plan.shared_derivative
+            derivative(span, span, out=deriv)
         else:
             for l in range(1, L):
                 self.activations[l].derivative(plan.z[l], plan.act_out[l], out=plan.deriv[l])
@@ -252,16 +260,17 @@ class Network:
         every full batch; the derivatives of the leftover examples are carried into the first update
         of the next epoch (the original never clears its accumulators between epochs)."""
         if batches.full:
-            plan = self.plan(batches.size)
+            plan, forward, backward, update = self.plan(batches.size), self.forward, self.backward, self.update
             for x, x_t, t in batches.full:
-                self.forward(x, plan)
-                self.backward(x_t, t, plan)
+                if plan.fresh != (id(x), self.version):  # else the last pass was over this batch already
+                    forward(x, plan)
+                backward(x_t, t, plan)
                 count = batches.size
                 if self._carried:
                     self.grads += self._carry
                     count += self._carried
                     self._carried = 0
-                self.update(count, hyper)
+                update(count, hyper)
         if batches.leftover is not None:
             x, x_t, t = batches.leftover
             plan = self.plan(x.shape[-1])
@@ -290,7 +299,7 @@ class Network:
                 reg += self._product
         elif hyper.any_l2:
             np.multiply(params, hyper.l2_step, out=reg)
-        if hyper.optimizer == "sgd" and not hyper.momentum:
+        if hyper.plain_sgd:
             grads *= hyper.neg_lr / count
         else:
             self._optimizer_step(count, hyper)
@@ -335,28 +344,28 @@ class Network:
         np.multiply(step, hyper.neg_lr, out=grads)
 
     # ---------------------------------------------------------------- evaluation
-    def losses(self, inputs, targets, labels, n_train: int):
-        """Mean loss and accuracy over the first n_train examples (train) and the rest (test).
+    def losses(self, train, test):
+        """Mean loss and accuracy over the training set and the test set.
 
-        inputs (S, n_0 + 1, N), targets (S, n_L, N), labels (S, N) (+-1, class index or value).
-        Returns (S, 4): train loss, test loss, train accuracy, test accuracy (NaN where undefined:
-        regression, or an empty set). The loss is the one trained on (half squared error as the
-        original shows it; cross-entropy when chosen), without the regularisation term.
+        train, test: (inputs (S, n_0 + 1, N), targets (S, n_L, N), labels (S, N)) with labels +-1,
+        class indices or values. Returns (S, 4): train loss, test loss, train accuracy, test accuracy
+        (NaN where undefined: regression, or an empty set). The loss is the one trained on (half
+        squared error as the original shows it; cross-entropy when chosen), without the
+        regularisation term. The training set gets its own pass, so that with one full batch per
+        epoch the next epoch's forward pass is this one (see train_epoch).
         """
-        S, N = self.stack, inputs.shape[-1]
+        S = self.stack
         squeeze = (lambda a: a[0]) if S == 1 else (lambda a: a)
-        plan = self.plan(N)
-        out = self.forward(squeeze(inputs), plan)
-        per_example = self._per_example_loss(out, squeeze(targets), plan).reshape(S, N)
-        correct = self._correct(out, squeeze(labels))
         result = np.full((S, 4), np.nan)
-        for column, values in ((0, per_example), (2, correct)):
-            if values is None:
+        for column, (inputs, targets, labels) in enumerate((train, test)):
+            N = inputs.shape[-1]
+            if N == 0:
                 continue
-            if n_train:
-                result[:, column] = values[:, :n_train].mean(axis=1)
-            if N > n_train:
-                result[:, column + 1] = values[:, n_train:].mean(axis=1)
+            plan = self.plan(N)
+            out = self.forward(squeeze(inputs), plan)
+            result[:, column] = self._per_example_loss(out, squeeze(targets), plan).reshape(S, N).sum(axis=1) / N
+            if self.output != "linear":
+                result[:, column + 2] = self._correct(out, squeeze(labels)).reshape(S, N).sum(axis=1) / N
         return result
 
     def _per_example_loss(self, out, targets, plan):
@@ -364,7 +373,7 @@ class Network:
             err = plan.scratch
             np.subtract(out, targets, out=err)
             err *= err
-            return 0.5 * err.sum(axis=-2)
+            return 0.5 * (err[..., 0, :] if err.shape[-2] == 1 else err.sum(axis=-2))
         z = plan.z[self.num_layers]
         if self.output == "logistic":  # softplus(z) - t01 z: binary cross-entropy, stable for any z
             return (np.logaddexp(0.0, z) - (targets + 1.0) * 0.5 * z).sum(axis=-2)
@@ -372,13 +381,11 @@ class Network:
         return np.log(np.exp(z - zmax).sum(axis=-2)) + zmax[..., 0, :] - (z * targets).sum(axis=-2)
 
     def _correct(self, out, labels):
-        if self.output == "linear":
-            return None
         if self.output == "softmax":
             hits = out.argmax(axis=-2) == labels
         else:  # the original paints out >= 0 as the +1 class
             hits = (out[..., 0, :] >= 0) == (labels > 0)
-        return hits.reshape(self.stack, -1).astype(float)
+        return hits
 
     def layer_outputs(self, inputs):
         """Every layer's output of model 0 for `inputs` [x; 1] (n_0 + 1, rows), from one pass.
@@ -410,4 +417,5 @@ class Hyper:
         self.l2_step = np.broadcast_to((lr * l2) * net.is_weight, net.params.shape) if self.any_l2 else None
         self.optimizer = optimizer
         self.momentum = float(momentum)
+        self.plain_sgd = optimizer == "sgd" and not self.momentum  # the original's update
         self.any_dead = bool(net.dead.any())

@@ -73,9 +73,8 @@ def _mean_curve(curves: list) -> list:
     table = np.full((len(curves), length), np.nan)
     for i, curve in enumerate(curves):
         table[i, :len(curve)] = np.where(np.isfinite(curve), curve, np.nan)
-    with np.errstate(all="ignore"), np.testing.suppress_warnings() as quiet:
-        quiet.filter(RuntimeWarning)
-        mean = np.nanmean(table, axis=0)
+    counts = np.isfinite(table).sum(axis=0)
+    mean = np.where(counts > 0, np.nansum(table, axis=0) / np.maximum(counts, 1), np.nan)
     return [float(v) if math.isfinite(v) else None for v in mean]
 
 
@@ -125,7 +124,7 @@ def study_summary(log: RunLog, study_id: int, threshold: float | None = None) ->
             # Like with like: the other factors at the best configuration's levels.
             key = best_key[:index] + (level,) + best_key[index + 1:]
             at_best = configs.get(key, [])
-            curves.append({"level": level, "test_loss": _mean_curve([r["curve"] for r in at_best]),
+            curves.append({"level": level, "curve": _mean_curve([r["curve"] for r in at_best]),
                            **{k: v for k, v in _group_stats(at_best).items() if k != "score"}})
         factor_tables.append({"factor": factor, "levels": rows, "at_best": curves})
 
@@ -319,7 +318,7 @@ def study_html(summary: dict) -> str:
             error_y={"type": "data", "array": [row["test_loss"]["std"] for row in rows]}))
         bars.update_layout(title=f"Final test loss by {name} (all runs)", xaxis={"type": "category", "title": name},
                            yaxis_title="test loss", height=340, width=480, template="plotly_white")
-        curves = [(row["level"], list(range(len(row["test_loss"]))), [np.nan if v is None else v for v in row["test_loss"]],
+        curves = [(row["level"], list(range(len(row["curve"]))), [np.nan if v is None else v for v in row["curve"]],
                    "solid") for row in table["at_best"]]
         curve_figure = export.loss_figure(curves, f"Mean test loss by {name}, others as in the best configuration")
         curve_figure.update_layout(width=600)

@@ -68,6 +68,8 @@ class Run:
             if data is None:
                 raise ValueError("data: dataset 'custom' needs the points, e.g. from datasets.load_csv")
         self._custom = None if data is None else np.array(data, dtype=float)
+        self._grid_features = {}  # (density, feature names) -> (features, [features^T; 1])
+        self._grid_cache = None  # (key, (features, layer outputs)) of the last grid pass
         self.cfg = cfg
         self._rng = SeedRandom(cfg.seed)
         self._make_data()
@@ -88,16 +90,18 @@ class Run:
         return name == "custom"
 
     def _prepare_inputs(self):
-        """Inputs [features; 1] (1, F + 1, N), targets (1, n_out, N) and labels (1, N) of train + test
-        side by side (examples are columns), so the per-epoch losses take one forward pass."""
+        """For the training and the test set: inputs [features; 1] (1, F + 1, N), targets
+        (1, n_out, N) and labels (1, N); examples are columns (see nn.playground.network)."""
         cfg = self.cfg
-        points = np.concatenate([self.train_data, self.test_data])
-        self._n_train = len(self.train_data)
-        self._inputs = with_ones(feature_matrix(points[:, :2], cfg.input_names))[None]
-        labels = points[:, 2]
-        targets = np.eye(cfg.classes)[labels.astype(int)].T if output_kind(cfg) == "softmax" else labels[None]
-        self._targets = np.ascontiguousarray(targets)[None]
-        self._labels = labels[None]
+        softmax = output_kind(cfg) == "softmax"
+
+        def prepare(points):
+            labels = points[:, 2]
+            targets = np.eye(cfg.classes)[labels.astype(int)].T if softmax else labels[None]
+            features = with_ones(feature_matrix(points[:, :2], cfg.input_names))
+            return features[None], np.ascontiguousarray(targets)[None], labels[None]
+
+        self._train_set, self._test_set = prepare(self.train_data), prepare(self.test_data)
         self._batches = None
         self._train_order = None
 
@@ -167,21 +171,21 @@ class Run:
         """The training set split into minibatches in its fixed order (a new order every epoch
         with cfg.reshuffle: ours, drawn from a generator seeded by the run's seed, not from the
         original's stream, so data and weights still match the original's)."""
-        n, size = self._n_train, self.cfg.batchSize
+        inputs, targets, _ = self._train_set
+        size = self.cfg.batchSize
         if self.cfg.reshuffle:
             if self._train_order is None:
                 self._train_order = np.random.default_rng(list(self.cfg.seed.encode()) or [0])
-            order = self._train_order.permutation(n)
-            return Batches(self._inputs[..., order][0], self._targets[..., order][0], size)
+            order = self._train_order.permutation(inputs.shape[-1])
+            return Batches(inputs[0][:, order], targets[0][:, order], size)
         if self._batches is None or self._batches.size != size:
-            self._batches = Batches(self._inputs[0, :, :n], self._targets[0, :, :n], size)
+            self._batches = Batches(inputs[0], targets[0], size)
         return self._batches
 
     def _record(self):
         """Append the losses over the full train and test sets (the original's getLoss) to the
         history, and notice divergence: any non-finite loss or parameter."""
-        train_loss, test_loss, train_acc, test_acc = self._net.losses(
-            self._inputs, self._targets, self._labels, self._n_train)[0].tolist()
+        train_loss, test_loss, train_acc, test_acc = self._net.losses(self._train_set, self._test_set)[0].tolist()
         self.history.append(self.epoch, train_loss, test_loss, train_acc, test_acc, self._elapsed)
         finite = np.isfinite(train_loss) and (np.isfinite(test_loss) or not len(self.test_data))
         if not finite or not np.isfinite(self._net.params.sum()):
@@ -214,6 +218,7 @@ class Run:
         if changed - LIVE_FIELDS:
             if layer_sizes(new_cfg) != old_sizes:
                 self._initial = None
+            self._prepare_inputs()  # the features or the output coding may have changed
             self._build_network()
             return "reset"
         self._set_hyper()
@@ -310,19 +315,21 @@ class Run:
         return list(self.cfg.input_names)
 
     def _grid_pass(self, density: int):
-        """Inputs and every layer's output over the density x density grid, cached until the
-        parameters change (boundary and neuron maps then share one forward pass)."""
+        """Features and every layer's output over the density x density grid. The features are
+        cached per grid and feature set; the pass until the parameters change (so boundary and
+        neuron maps share one forward pass)."""
         if not isinstance(density, (int, np.integer)) or not 2 <= density <= 1000:
             raise ValueError(f"density: {density!r} must be an integer in 2..1000")
-        key = (density, tuple(self.cfg.input_names), self._net.version, id(self._net))
-        cached = getattr(self, "_grid_cache", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        features = feature_matrix(grid_points(density), self.cfg.input_names)
-        outputs = [o.copy() for o in self._net.layer_outputs(with_ones(features))]  # (n_l, d * d) each
-        result = (features, outputs)
-        self._grid_cache = (key, result)
-        return result
+        names = tuple(self.cfg.input_names)
+        features = self._grid_features.get((density, names))
+        if features is None:
+            features = feature_matrix(grid_points(density), names)
+            self._grid_features[(density, names)] = features = (features, with_ones(features))
+        key = (density, names, self._net.version, id(self._net))
+        if self._grid_cache is None or self._grid_cache[0] != key:
+            outputs = [o.copy() for o in self._net.layer_outputs(features[1])]  # (n_l, d * d) each
+            self._grid_cache = (key, (features[0], outputs))
+        return self._grid_cache[1]
 
     def boundary(self, density: int = 100) -> np.ndarray:
         """The output over the grid: (density, density), row 0 at y = +6, column 0 at x = -6;

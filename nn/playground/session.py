@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import struct
 import time
 from typing import Callable
@@ -454,9 +455,6 @@ def json_value(value):
 
 
 def field_named_in(error: Exception, default: str) -> str:
-    """The config field an engine error message names (it starts 'field=...' or names one), else `default`."""
-    message = str(error)
-    for field in sorted(Config.__dataclass_fields__, key=len, reverse=True):  # "xTimesY" before "x"
-        if message.startswith(field) or f"{field}=" in message or f"'{field}'" in message:
-            return field
-    return default
+    """The field an engine error names (its messages start "field: ..."), else `default`."""
+    match = re.match(r"\s*([A-Za-z_]\w*)\s*[:=]", str(error))
+    return match.group(1) if match else default

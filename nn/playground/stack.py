@@ -56,11 +56,9 @@ def train_stacked(runs: list[Run], epochs: int):
                   l1_rate=[x if r.cfg.regularization == "L1" else 0.0 for x, r in zip(rate, runs)],
                   l2_rate=[x if r.cfg.regularization == "L2" else 0.0 for x, r in zip(rate, runs)],
                   optimizer=first.cfg.optimizer, momentum=first.cfg.momentum)
-    inputs = np.concatenate([r._inputs for r in runs])
-    targets = np.concatenate([r._targets for r in runs])
-    labels = np.concatenate([r._labels for r in runs])
-    n_train = first._n_train
-    batches = Batches(inputs[..., :n_train], targets[..., :n_train], first.cfg.batchSize)
+    train, test = ([np.concatenate(arrays) for arrays in zip(*(getattr(r, part) for r in runs))]
+                   for part in ("_train_set", "_test_set"))
+    batches = Batches(train[0], train[1], first.cfg.batchSize)
     active = [s for s, run in enumerate(runs) if not run.diverged]
     elapsed = 0.0
     with np.errstate(all="ignore"):
@@ -70,7 +68,7 @@ def train_stacked(runs: list[Run], epochs: int):
             start = time.perf_counter()
             net.train_epoch(batches, hyper)
             elapsed += time.perf_counter() - start
-            losses = net.losses(inputs, targets, labels, n_train)
+            losses = net.losses(train, test)
             finite = np.isfinite(net.params.sum(axis=1))
             still = []
             for s in active:

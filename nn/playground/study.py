@@ -69,6 +69,9 @@ class StudySpec:
             raise ValueError(f"epochs: {self.epochs!r} is not allowed; allowed: an integer in 1..1000000")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds: {list(self.seeds)!r} is not allowed; allowed: one or more distinct seeds")
+        # Every run gets one of the seeds, so the base's own seed plays no part (and must not make a
+        # repeated study look new: Config() draws a fresh one).
+        object.__setattr__(self, "base", self.base.replace(seed=self.seeds[0]))
         names = [factor.name for factor in self.factors]
         if len(set(names)) != len(names) or "seed" in names:
             raise ValueError(f"factors: {names!r} is not allowed; each field is swept at most once "
@@ -247,12 +250,15 @@ def _run_chunks(chunks, epochs, workers, scheduler, finished):
 
         client = Client(scheduler)
         executor = client.get_executor(pure=False)
+    futures = {}
     try:
         futures = {executor.submit(train_chunk, [t.config for t in chunk], epochs): chunk for chunk in chunks}
         for future in concurrent.futures.as_completed(futures):
             finished(futures[future], future.result())
     finally:
         # On Ctrl-C or an error: drop what has not started; what finished is already saved.
-        executor.shutdown(wait=False, cancel_futures=True)
+        for future in futures:
+            future.cancel()
+        executor.shutdown(wait=False)
         if client is not None:
             client.close()

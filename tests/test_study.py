@@ -1,0 +1,100 @@
+"""Studies: the sweep grammar, running, resuming, Dask giving the pool's results, and the report."""
+import re
+
+import numpy as np
+import pytest
+
+from nn.playground import Config
+from nn.playground.cli import main
+from nn.playground.report import study_html, study_summary
+from nn.playground.runlog import RunLog
+from nn.playground.study import StudySpec, run_study
+
+BASE = Config(dataset="xor", networkShape=(3,))
+
+
+def tiny_spec(**options):
+    options = options or {"learningRate": ["0.03,0.3"]}
+    return StudySpec.from_options(BASE, options, seeds=2, epochs=20)
+
+
+def test_grammar_comma_and_space_lists_pairs_and_seeds():
+    spec = StudySpec.from_options(BASE, {"learningRate": ["0.003,0.01", "0.03"], "networkShape": ["4", "8,8"],
+                                         "regularization": ["none", "L1:0.001", "L2:0.01"],
+                                         "activation": ["relu"]}, seeds=3, epochs=10)
+    assert [f.name for f in spec.factors] == ["learningRate", "networkShape", "regularization"]
+    tasks = spec.tasks()
+    assert len(tasks) == 3 * 2 * 3 * 3
+    assert {t.config.seed for t in tasks} == {"s0", "s1", "s2"} and {t.config.activation for t in tasks} == {"relu"}
+    l1 = [t.config for t in tasks if t.labels["regularization"] == "L1:0.001"]
+    assert {(c.regularization, c.regularizationRate) for c in l1} == {("L1", 0.001)}
+    assert {t.config.networkShape for t in tasks} == {(4,), (8, 8)}
+    assert StudySpec.from_dict(spec.to_dict()).key == spec.key
+
+
+@pytest.mark.parametrize("options, field", [({"learningRate": ["0.1,x"]}, "learningRate"),
+                                            ({"regularization": ["L3:0.1"]}, "regularization"),
+                                            ({"learningRate": ["0.1,0.1"]}, "learningRate")])
+def test_bad_levels_name_the_field(options, field):
+    with pytest.raises(ValueError, match=field):
+        tiny_spec(**options)
+
+
+def test_sweep_runs_resumes_and_reports(tmp_path, capsys):
+    db, report = tmp_path / "runs.sqlite", tmp_path / "study.html"
+    argv = ["sweep", "--dataset", "xor", "--network-shape", "3", "--learning-rate", "0.03,0.3", "--seeds", "2",
+            "--epochs", "20", "--workers", "2", "--db", str(db), "--report", str(report)]
+    assert main(argv) == 0
+    assert "4 of 4 runs" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "4 already there, 0 trained now" in capsys.readouterr().out
+    log = RunLog(db)
+    assert len(log.list_runs(source="study")) == 4 and len(log.studies()) == 1
+    page = report.read_text()
+    assert "The best configuration is learning rate" in page and not re.search(r"<script[^>]+src=", page)
+
+
+def test_interrupt_keeps_what_finished(tmp_path):
+    log = RunLog(tmp_path / "runs.sqlite")
+    seen = []
+
+    def stop_after_first(progress):
+        seen.append(progress["done"])
+        if progress["done"]:
+            raise KeyboardInterrupt
+
+    result = run_study(tiny_spec(learningRate=["0.01,0.03,0.3"]), log, workers=1, on_progress=stop_after_first,
+                       max_stack=2)
+    assert result["interrupted"] and 0 < result["done"] < result["total"]
+    assert len(log.list_runs()) == result["done"]
+    assert run_study(tiny_spec(learningRate=["0.01,0.03,0.3"]), log, workers=1)["skipped"] == result["done"]
+
+
+def test_dask_cluster_gives_the_local_pools_results(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    spec = tiny_spec()
+    local, remote = RunLog(tmp_path / "local.sqlite"), RunLog(tmp_path / "dask.sqlite")
+    run_study(spec, local, workers=2)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        result = run_study(spec, remote, scheduler=cluster.scheduler_address)
+    assert result["done"] == 4 and not result["failed"]
+
+    def finals(log):
+        return {(s["seed"], s["url"]): s["test_loss"] for s in log.list_runs()}
+    a, b = finals(local), finals(remote)
+    assert a.keys() == b.keys() and np.allclose([a[k] for k in a], [b[k] for k in a], rtol=1e-12)
+
+
+def test_summary_ranks_by_mean_test_loss_and_counts_divergence(tmp_path):
+    log = RunLog(tmp_path / "runs.sqlite")
+    spec = StudySpec.from_options(Config(problem="regression", activation="relu", networkShape=(4,)),
+                                  {"learningRate": ["0.01,10"]}, seeds=2, epochs=15)
+    result = run_study(spec, log, workers=1)
+    summary = study_summary(log, result["study_id"])
+    assert summary["best"]["levels"] == {"learningRate": "0.01"}
+    rows = {row["level"]: row for row in summary["factor_tables"][0]["levels"]}
+    assert rows["10"]["diverged"] == 2 and rows["0.01"]["diverged"] == 0
+    assert any("diverged" in s and "10 in 2 of 2 runs" in s for s in summary["findings"])
+    assert summary["worst_run"]["diverged"]
+    assert "Runs diverged" in study_html(summary)
