@@ -15,6 +15,9 @@ here.
     ref.train_epoch()     -> (train_loss, test_loss) after one more epoch
     ref.weights()         -> [(W (n_in, n_out), b (n_out,)), ...] first hidden layer to output
     ref.dead_links()      -> [bool array shaped like W, ...]
+    ref.reset(), ref.regenerate()            the Reset and Regenerate buttons
+    ref.set_weight(layer, i, j, v), ref.set_bias(layer, j, v), ref.load_weights(weights)   user edits
+    ref.rng               the seeded stream, positioned where the original's would be
 """
 import math
 
@@ -235,9 +238,7 @@ class ReferenceRun:
         self.cfg = cfg
         self.leftovers = leftovers
         rng = SeedRandom(cfg.seed)
-        train, test = make_data(cfg, rng)
-        self.train_data = np.array(train, dtype=np.float64)
-        self.test_data = np.array(test, dtype=np.float64)
+        self._set_data(*make_data(cfg, rng))
         # A feature hidden by `<name>_hide=true` is deleted from the original's INPUTS, so it is no input.
         hidden = getattr(cfg, "hide", frozenset())
         enabled = [(name, f) for name, f in FEATURES if getattr(cfg, name) and name not in hidden]
@@ -245,13 +246,15 @@ class ReferenceRun:
         self._features = [f for _, f in enabled]
         # The stream goes on after the data: the weights, then whatever the user does next (Reset,
         # Regenerate) draw from it.
+        self.rng = rng
+        self.reset()
+
+    def _set_data(self, train, test):
+        self.train_data = np.array(train, dtype=np.float64)
+        self.test_data = np.array(test, dtype=np.float64)
         # Plain Python floats: the per-example loop is faster on them than on numpy scalars.
         self._train = [(float(x), float(y), float(label)) for x, y, label in self.train_data]
         self._test = [(float(x), float(y), float(label)) for x, y, label in self.test_data]
-        # The stream goes on after the data: the weights, then whatever the user does next (Reset,
-        # Regenerate) draw from it.
-        self.rng = rng
-        self.reset()
 
     def reset(self):
         """The Reset button: a new network drawn from the continuing stream, epoch 0, same data."""
@@ -262,6 +265,14 @@ class ReferenceRun:
                                      cfg.initZero)
         self.epoch = 0
         self._initial = (self.loss(self._train), self.loss(self._test))
+
+    def regenerate(self):
+        """The Regenerate button: seed = random().toFixed(5) from the continuing stream, new data from that
+        seed; the network and its pending (carried-over) derivatives are kept."""
+        seed = f"{self.rng.random():.5f}"  # toFixed(5); an exact tie between roundings never occurs
+        self.cfg = self.cfg.replace(seed=seed)
+        self.rng = SeedRandom(seed)
+        self._set_data(*make_data(self.cfg, self.rng))
 
     def construct_input(self, x, y):
         return [f(x, y) for f in self._features]

@@ -243,6 +243,38 @@ def test_reset_draws_new_weights_from_the_continuing_stream():
     np.testing.assert_allclose(run.history.column("test_loss"), losses[:, 1], **TOL)
 
 
+def test_regenerate_keeps_the_network_and_its_pending_derivatives():
+    """Regenerate swaps the data under a training network: the weights stay, and the derivatives of the
+    examples left over from the last epoch (250 % 7 = 5 here) still join the next first batch."""
+    link = LINKS["xor-relu-L1-batch7"][0]
+    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
+    run.train(5)
+    ref.train(5)
+    run.regenerate()
+    ref.regenerate()
+    assert run.cfg.seed == ref.cfg.seed
+    np.testing.assert_array_equal(run.train_data, ref.train_data)
+    run.train(10)
+    losses = np.array(ref.train(10))
+    np.testing.assert_allclose(run.history.column("train_loss")[-10:], losses[:, 0], **TOL)
+    np.testing.assert_allclose(run.history.column("test_loss")[-10:], losses[:, 1], **TOL)
+    assert_weights_close(run.weights(), ref.weights(), "10 epochs after Regenerate")
+
+
+def test_learning_rate_change_applies_live_to_the_running_network():
+    """Changing the learning rate neither resets the network nor drops the pending leftovers."""
+    link = LINKS["gauss-sigmoid-L2-batch30"][0]
+    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
+    run.train(5)
+    ref.train(5)
+    assert run.update(learningRate=0.03) == "live"
+    ref.cfg = ref.cfg.replace(learningRate=0.03)
+    run.train(10)
+    losses = np.array(ref.train(10))
+    np.testing.assert_allclose(run.history.column("train_loss")[-10:], losses[:, 0], **TOL)
+    assert_weights_close(run.weights(), ref.weights(), "10 epochs after the change")
+
+
 @pytest.mark.parametrize("init_zero", [False, True])
 def test_regenerate_takes_the_new_seed_from_the_continuing_stream(init_zero):
     """Regenerate sets seed = random().toFixed(5) from the stream after the data and the weights. With
@@ -264,7 +296,8 @@ def test_one_full_batch_update_is_the_mean_gradient_step(regularization):
     lr, rate = 0.1, {None: 0, "L2": 0.3, "L1": 3}[regularization]
     reg = f"&regularization={regularization}" if regularization else ""
     cfg = Config.from_url(
-        f"activation=tanh{reg}&batchSize=120&regDataset=reg-plane&learningRate={lr}&regularizationRate={rate}&"
+        f"activation=tanh{reg}&batchSize=120&regDataset=reg-plane&learningRate={lr}&"
+        f"regularizationRate={rate}&"
         "noise=20&networkShape=&seed=0.777&percTrainData=10&x=true&y=true&sinX=true&sinY=true&"
         "problem=regression")
     run = Run(cfg)
@@ -336,7 +369,8 @@ def test_full_batch_update_follows_the_numerical_gradient():
     mean training loss 1/2 (out - label)^2, checked by central differences on a 2-3-2-1 tanh net."""
     lr = 1e-3
     cfg = Config.from_url(f"activation=tanh&batchSize=50&dataset=circle&learningRate={lr}&noise=0&"
-                          "networkShape=3,2&seed=0.1357&percTrainData=10&x=true&y=true&problem=classification")
+                          "networkShape=3,2&seed=0.1357&percTrainData=10&x=true&y=true&"
+                          "problem=classification")
     run = Run(cfg)
     before = run.weights()
     data = run.train_data

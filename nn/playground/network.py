@@ -186,7 +186,6 @@ class Network:
             self._model_layer(self.dead, model, l)[:, :-1] = np.asarray(dead, dtype=bool).T
             np.logical_not(self.dead, out=self._crossed)
             np.copyto(self._alive, self._crossed)
-            self.params[self.dead] = 0.0
         self.version += 1
 
     def forget_accumulators(self):
@@ -303,8 +302,10 @@ class Network:
             grads *= hyper.neg_lr / count
         else:
             self._optimizer_step(count, hyper)
-        if hyper.any_dead:
+        if hyper.any_dead:  # nn.ts skips dead links in its update altogether
             grads *= self._alive
+            if hyper.any_l1 or hyper.any_l2:
+                reg *= self._alive
         params += grads
         if hyper.any_l1:
             np.subtract(params, reg, out=reg)  # reg now holds w_new

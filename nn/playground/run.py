@@ -126,16 +126,18 @@ class Run:
 
     def _draw_weights(self, sizes):
         """nn.ts's buildNetwork: one draw per link, layer by layer, destination node then source
-        node: weight = random() - 0.5, bias 0.1; initZero sets both to 0 and draws nothing.
+        node: weight = random() - 0.5, bias 0.1. initZero sets both to 0, but the draws still
+        happen (nn.ts's Link draws its weight in a field initialiser before the constructor zeroes
+        it), so the stream moves on exactly as the original's does.
         init "xavier"/"he" (ours) scale the same draws to U(-a, a), a = sqrt(6 / (fan_in + fan_out))
         or sqrt(6 / fan_in)."""
         cfg = self.cfg
         for l in range(1, len(sizes)):
             n_in, n_out = sizes[l - 1], sizes[l]
+            weights = (self._rng.randoms(n_in * n_out) - 0.5).reshape(n_out, n_in).T
             if cfg.initZero:
                 self._net.set_layer(0, l, np.zeros((n_in, n_out)), np.zeros(n_out))
                 continue
-            weights = (self._rng.randoms(n_in * n_out) - 0.5).reshape(n_out, n_in).T
             if cfg.init == "xavier":
                 weights = weights * 2 * np.sqrt(6.0 / (n_in + n_out))
             elif cfg.init == "he":
@@ -243,6 +245,23 @@ class Run:
         # The losses now refer to other data; the history continues from the same epoch.
         self._net.version += 1
 
+    @property
+    def custom_data(self) -> np.ndarray | None:
+        """The user's own points (n, 3) for dataset "custom", as given; None otherwise."""
+        return None if self._custom is None else self._custom.copy()
+
+    def restore(self, history: History, diverged_epoch: int | None = None):
+        """Continue a saved attempt: its per-epoch history (the epoch and the training clock follow
+        from its last row). Pair with load_weights for its final weights."""
+        if not isinstance(history, History) or not len(history):
+            raise ValueError("history: a History with at least the row of epoch 0 is needed")
+        last = history.last()
+        self.history = history
+        self.epoch = last["epoch"]
+        self._elapsed = last["wall_time"] or 0.0
+        self.diverged = diverged_epoch is not None
+        self.diverged_epoch = diverged_epoch
+
     # ----------------------------------------------------------- parameters
     def weights(self):
         """[(W (n_in, n_out), b (n_out,))] per layer, first hidden layer to output, as copies."""
@@ -264,7 +283,8 @@ class Run:
 
     def set_weight(self, layer: int, i: int, j: int, value: float):
         """Set the weight of the link from node i of layer `layer` to node j of the next layer
-        (layer 0 = the inputs). Applied live, as the original's click-to-edit. A dead link revives."""
+        (layer 0 = the inputs). Applied live, as the original's click-to-edit: a dead link keeps
+        the new weight in its forward and backward passes but stays dead (never trained again)."""
         self._check_layer(layer)
         value = self._check_value("value", value)
         n_in, n_out = self._net.sizes[layer], self._net.sizes[layer + 1]
@@ -272,11 +292,8 @@ class Run:
             if not isinstance(index, (int, np.integer)) or not 0 <= index < size:
                 raise ValueError(f"{name}: {index!r} must be an integer in 0..{size - 1}")
         weight, bias = self._net.weights()[layer]
-        dead = self._net.dead_links()[layer]
         weight[i, j] = value
-        dead[i, j] = False
-        self._net.set_layer(0, layer + 1, weight, bias, dead)
-        self._hyper.any_dead = bool(self._net.dead.any())
+        self._net.set_layer(0, layer + 1, weight, bias)
 
     def set_bias(self, layer: int, j: int, value: float):
         """Set the bias of node j in hidden/output layer `layer` (0 = first hidden layer)."""

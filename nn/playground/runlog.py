@@ -111,7 +111,7 @@ def snapshot(run: Run, boundary_density: int = BOUNDARY_DENSITY) -> dict:
         "weights": run.weights(), "dead": run.dead_links(),
         "boundary": np.asarray(run.boundary(boundary_density), dtype=np.float16).astype(np.float64),
         # Run splits user points with its seed, so the points as given (not the split) rebuild it exactly.
-        "data": run._custom.copy() if custom else None,
+        "data": run.custom_data if custom else None,
     }
 
 
@@ -463,9 +463,7 @@ class RunLog:
         history = record["history"]
         table = np.column_stack([history[name] if history[name] is not None else np.full(len(history["epoch"]), np.nan)
                                  for name in HISTORY_TABLE_ORDER])
-        run.history = History.from_array(table)
-        run.epoch = record["epochs"]
-        run.diverged, run.diverged_epoch = record["diverged"], record["diverged_epoch"]
+        run.restore(History.from_array(table), record["diverged_epoch"] if record["diverged"] else None)
         return run
 
     def find_run(self, url: str, epochs: int):

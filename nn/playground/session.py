@@ -356,8 +356,9 @@ class Session:
                                      for m in maps])
         writer.add("thumbnails", quantize(thumbnails), range=[-1.0, 1.0])
         for layer, (weights, biases) in enumerate(run.weights()):
-            writer.add(f"weights{layer}", weights.astype(np.float32))
-            writer.add(f"biases{layer}", biases.astype(np.float32))
+            with np.errstate(over="ignore"):  # a diverged weight beyond float32 is sent as +-Infinity
+                writer.add(f"weights{layer}", weights.astype(np.float32))
+                writer.add(f"biases{layer}", biases.astype(np.float32))
         for layer, dead in enumerate(run.dead_links()):
             writer.add(f"dead{layer}", np.asarray(dead, dtype=np.uint8))
 

@@ -251,11 +251,7 @@ function wireControls() {
   window.addEventListener("hashchange", () => {
     if (location.hash.slice(1) !== page.url) send({ cmd: "load", url: location.hash });
   });
-  document.querySelectorAll("[data-hide]").forEach(box => box.addEventListener("change", () => {
-    const hidden = [...document.querySelectorAll("[data-hide]")].filter(b => !b.checked).map(b => b.dataset.hide);
-    const kept = page.config.hide.filter(name => !document.querySelector(`[data-hide="${name}"]`));
-    setField("hide", [...kept, ...hidden]);
-  }));
+  $("#classroom").addEventListener("toggle", buildClassroomOptions);
 
   $("#export-csv").addEventListener("click", async () => {
     const history = await request({ cmd: "history" });
@@ -268,6 +264,33 @@ function wireControls() {
   $("#export-chart-png").addEventListener("click", () => chart.download("png"));
   $("#export-chart-svg").addEventListener("click", () => chart.download("svg"));
   $("#export-boundary-png").addEventListener("click", () => downloadCanvas($("#boundary"), "boundary.png"));
+}
+
+// ---- the classroom: the original's <control>_hide options -------------------------------------------------
+
+const HIDABLE_CONTROLS = [
+  ["Show test data", "showTestData"], ["Discretize output", "discretize"], ["Play button", "playButton"],
+  ["Step button", "stepButton"], ["Reset button", "resetButton"], ["Learning rate", "learningRate"],
+  ["Activation", "activation"], ["Regularization", "regularization"], ["Regularization rate", "regularizationRate"],
+  ["Problem type", "problem"], ["Which dataset", "dataset"], ["Ratio train data", "percTrainData"],
+  ["Noise level", "noise"], ["Batch size", "batchSize"], ["# of hidden layers", "numHiddenLayers"],
+];
+
+function buildClassroomOptions() {
+  const container = $("#hide-controls");
+  if (container.children.length || !$("#classroom").open) return;
+  for (const [label, name] of HIDABLE_CONTROLS) {
+    const option = document.createElement("label");
+    option.innerHTML = `<input type="checkbox" data-hide="${name}"> ${label}`;
+    const box = option.querySelector("input");
+    box.checked = !(page.config && page.config.hide.includes(name));
+    box.addEventListener("change", () => {
+      const hidden = new Set(page.config.hide);
+      if (box.checked) hidden.delete(name); else hidden.add(name);
+      setField("hide", [...hidden]);
+    });
+    container.appendChild(option);
+  }
 }
 
 // ---- start ---------------------------------------------------------------------------------------------------
