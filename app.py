@@ -32,6 +32,8 @@ DEFAULTS = {
     "PLAYGROUND_FRAMES_IN_FLIGHT": 2, # frames sent but not yet reported drawn by the page, at most
     "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4 * 1024 * 1024},
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+    "PLAYGROUND_DB": None,            # run log file (None: runs.sqlite in the user data folder)
+    "PLAYGROUND_STUDY_WORKERS": 2,    # processes training a study started from the page (1..2)
 }
 
 
@@ -43,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api, url_prefix="/api")
     app.register_blueprint(live)
+    app.register_blueprint(runs)  # the run log: saves every run, the Runs page, /api/runs, studies
     return app
 
 
@@ -195,6 +198,463 @@ def receive_messages(ws, wait: float, limit: int):
         yield message
         count += 1
         message = ws.receive(timeout=0) if count < limit else None
+
+
+# ---- the run log: every run the page trains, the Runs page and its API, studies ---------------------------
+# One feature, one blueprint (studies nested in it); it installs the run log as the sessions' on_save.
+
+import functools  # noqa: E402  (this block's own imports; they may move to the top)
+import multiprocessing  # noqa: E402
+import queue  # noqa: E402
+import re  # noqa: E402
+import threading  # noqa: E402
+
+from flask import Response  # noqa: E402
+
+from nn.playground import export  # noqa: E402
+from nn.playground.config import DATASETS, REG_DATASETS  # noqa: E402
+from nn.playground.runlog import SORT_COLUMNS, SOURCES, RunLog, RunLogError  # noqa: E402
+from nn.playground.study import StudySpec, run_study  # noqa: E402
+
+runs = Blueprint("runs", __name__)
+studies = Blueprint("studies", __name__)
+runs.register_blueprint(studies)
+
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no run has a bigger id
+MAX_IDS = 500       # runs in one export or bulk delete
+MAX_STUDY_RUNS = 500
+EXPORT_FORMATS = {"csv": (".csv", "long", "text/csv"), "csv-wide": (".csv", "wide", "text/csv"),
+                  "json": (".json", "long", "application/json"), "html": (".html", "long", "text/html")}
+LIST_PARAMETERS = ("sort", "order", "dataset", "q", "tag", "min_epochs", "source", "study", "limit")
+RUN_FIELDS = ("name", "tags", "notes")  # what a person may change about a saved run
+
+
+class ApiError(Exception):
+    """Bad input or a missing run: answered as JSON {error, field} with `status`, never as a 500."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.field, self.status = field, status
+
+
+@runs.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return jsonify(error=str(error), field=error.field), error.status
+
+
+class ProcessRunLog:
+    """The app's RunLog, opened on first use in each worker process: a SQLite connection must not cross a
+    fork. Its threads share it; RunLog serialises them with its own lock."""
+
+    def __init__(self, path):
+        self.path = None if path is None else str(path)
+        self._lock = threading.Lock()
+        self._log, self._pid = None, None
+
+    def get(self) -> RunLog:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._log, self._pid = RunLog(self.path), os.getpid()
+            return self._log
+
+
+@runs.record_once
+def install_run_log(state):
+    app = state.app
+    app.extensions["runlog"] = ProcessRunLog(app.config["PLAYGROUND_DB"])
+    app.extensions["study"] = StudyProcess()
+    if app.config["PLAYGROUND_ON_SAVE"] is None:
+        app.config["PLAYGROUND_ON_SAVE"] = functools.partial(save_page_run, app.extensions["runlog"])
+
+
+def save_page_run(runlog: ProcessRunLog, run: Run):
+    """The sessions' on_save: keep the run in the log. Raises if the log refused, so the page can warn."""
+    if run.epoch == 0:
+        return  # an untrained network is not an attempt worth keeping
+    log = runlog.get()
+    if log.save(run) is None:
+        raise RunLogError(f"this run is not being saved: {log.last_error}")
+
+
+def open_log() -> RunLog:
+    try:
+        return current_app.extensions["runlog"].get()
+    except RunLogError as error:
+        raise ApiError(str(error), None, 503) from None
+
+
+def check_parameters(allowed):
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise ApiError(f"unknown query parameter {unknown[0]!r}; allowed: {', '.join(allowed)}", unknown[0])
+
+
+def whole_number(text, field: str, low: int = 0, high: int = MAX_ID) -> int:
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,19}", text.strip()) \
+            or not low <= int(text) <= high:
+        raise ApiError(f"{field}={text!r} is not allowed; allowed: a whole number {low}..{high}", field)
+    return int(text)
+
+
+def path_run_id(text: str) -> int:
+    """A run id from the URL path; anything that cannot be a run's id is a run that is not there."""
+    if not re.fullmatch(r"[0-9]{1,19}", text) or not 1 <= int(text) <= MAX_ID:
+        raise ApiError(f"run {text!r} not found; run ids are whole numbers from 1", "id", 404)
+    return int(text)
+
+
+def run_ids(text) -> list[int]:
+    """ids=1,2,3 -> [1, 2, 3] (duplicates dropped, order kept)."""
+    parts = [part.strip() for part in (text or "").split(",") if part.strip()]
+    if not parts or len(parts) > MAX_IDS or not all(re.fullmatch(r"[0-9]{1,19}", p) and 1 <= int(p) <= MAX_ID
+                                                     for p in parts):
+        raise ApiError(f"ids={text!r} is not allowed; allowed: 1 to {MAX_IDS} run ids separated by commas, "
+                       "e.g. ids=3,7", "ids")
+    return list(dict.fromkeys(int(part) for part in parts))
+
+
+def is_missing(error: RunLogError) -> bool:
+    return str(error).endswith("no such run") or str(error).endswith("no such study")
+
+
+def get_record(log: RunLog, run_id: int, field: str = "id") -> dict:
+    try:
+        return log.get(run_id)
+    except RunLogError as error:
+        if is_missing(error):
+            raise ApiError(f"run {run_id} not found", field, 404) from None
+        raise ApiError(f"run {run_id} is stored but cannot be read: {error}", field, 422) from None
+
+
+def dataset_of(config) -> str | None:
+    if not isinstance(config, dict):
+        return None  # a corrupted row: its summary says so in "error"
+    return config.get("regDataset") if config.get("problem") == "regression" else config.get("dataset")
+
+
+def run_row(summary: dict) -> dict:
+    """A run's line on the Runs page: the log's summary plus what the page shows and links to."""
+    return export.jsonable({**summary, "dataset": dataset_of(summary["config"]),
+                            "playground": f"/?run={summary['id']}#{summary['url']}",
+                            "boundary": f"/api/runs/{summary['id']}/boundary.png?v={summary['updated']}"})
+
+
+# ---- the Runs page and /api/runs
+
+@runs.get("/runs")
+def runs_page():
+    return render_template("runs.html", sort_columns=SORT_COLUMNS)
+
+
+@runs.get("/api/runs")
+def list_runs():
+    """Saved runs, filtered and sorted: ?sort=test_loss&order=asc&dataset=spiral&q=text&tag=t&min_epochs=100
+    &source=page&study=1&limit=50."""
+    check_parameters(LIST_PARAMETERS)
+    args = request.args
+    sort = args.get("sort", "updated")
+    if sort not in SORT_COLUMNS:
+        raise ApiError(f"sort={sort!r} is not allowed; allowed: {', '.join(SORT_COLUMNS)}", "sort")
+    order = args.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise ApiError(f"order={order!r} is not allowed; allowed: asc, desc", "order")
+    source = args.get("source")
+    if source is not None and source not in SOURCES:
+        raise ApiError(f"source={source!r} is not allowed; allowed: {', '.join(SOURCES)}", "source")
+    dataset = args.get("dataset") or None
+    datasets = sorted(set(DATASETS + REG_DATASETS))
+    if dataset is not None and dataset not in datasets:
+        raise ApiError(f"dataset={dataset!r} is not allowed; allowed: {', '.join(datasets)}", "dataset")
+    text = args.get("q", "").strip().casefold()
+    if len(text) > 200:
+        raise ApiError(f"q={text[:20]!r}... is too long; allowed: at most 200 characters", "q")
+    min_epochs = whole_number(args["min_epochs"], "min_epochs") if args.get("min_epochs") else 0
+    study = whole_number(args["study"], "study", 1) if args.get("study") else None
+    limit = whole_number(args["limit"], "limit", 1, 100_000) if args.get("limit") else None
+    tag = args.get("tag") or None
+
+    summaries = open_log().list_runs(sort=sort, descending=order == "desc", source=source, study_id=study, tag=tag)
+
+    def wanted(summary):
+        words = [summary.get("name") or "", summary.get("notes") or "", *summary.get("tags", ())]
+        return (summary["epochs"] >= min_epochs
+                and (dataset is None or dataset_of(summary["config"]) == dataset)
+                and (not text or any(text in str(word).casefold() for word in words)))
+
+    rows = [run_row(summary) for summary in summaries if wanted(summary)][:limit]
+    return jsonify(runs=rows, count=len(rows))
+
+
+@runs.get("/api/runs/<run_id>")
+def get_run(run_id):
+    """One run in full: config, URL, history, final weights (as the JSON export)."""
+    return jsonify(export.run_json(get_record(open_log(), path_run_id(run_id))))
+
+
+@runs.get("/api/runs/<run_id>/history")
+def run_history(run_id):
+    """The per-epoch history alone (the overlay plot needs no weights)."""
+    run_id = path_run_id(run_id)
+    try:
+        history = open_log().history(run_id)
+    except RunLogError as error:
+        raise ApiError(f"run {run_id} not found" if is_missing(error) else str(error), "id",
+                       404 if is_missing(error) else 422) from None
+    return jsonify(export.jsonable({"id": run_id, "history": history}))
+
+
+@runs.get("/api/runs/<run_id>/boundary.png")
+def run_boundary(run_id):
+    """The final decision boundary as a small PNG in the original's colours (the Runs page's thumbnails)."""
+    record = get_record(open_log(), path_run_id(run_id))
+    png = export.png_bytes(export.boundary_rgb(record["boundary"]))
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+@runs.patch("/api/runs/<run_id>")
+def update_run(run_id):
+    """Name, tag or annotate a run: JSON {"name": text, "tags": [text, ...], "notes": text}, any of them."""
+    run_id = path_run_id(run_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not body:
+        raise ApiError('send a JSON object with any of "name" (text), "tags" (a list of texts), "notes" (text)')
+    for field, value in body.items():
+        if field not in RUN_FIELDS:
+            raise ApiError(f"{field}: cannot be changed; allowed: {', '.join(RUN_FIELDS)}", field)
+        if value is None:  # the log reads None as "leave it": say so rather than silently do nothing
+            raise ApiError(f"{field}: null is not allowed; send text (\"\" to clear)"
+                           if field != "tags" else "tags: null is not allowed; send a list ([] to clear)", field)
+    try:
+        open_log().update_meta(run_id, **body)
+    except RunLogError as error:
+        if is_missing(error):
+            raise ApiError(f"run {run_id} not found", "id", 404) from None
+        field = field_named_in(error, None)
+        raise ApiError(str(error), field, 400 if field in RUN_FIELDS else 503) from None
+    return jsonify(id=run_id, **body)
+
+
+@runs.delete("/api/runs/<run_id>")
+def delete_run(run_id):
+    run_id = path_run_id(run_id)
+    if not delete_runs_from_log([run_id]):
+        raise ApiError(f"run {run_id} not found", "id", 404)
+    return jsonify(deleted=1)
+
+
+@runs.delete("/api/runs")
+def delete_runs():
+    """Bulk delete: DELETE /api/runs?ids=1,2,3 (the page asks for confirmation first)."""
+    check_parameters(("ids",))
+    return jsonify(deleted=delete_runs_from_log(run_ids(request.args.get("ids"))))
+
+
+def delete_runs_from_log(ids) -> int:
+    try:
+        return open_log().delete(ids)
+    except RunLogError as error:
+        raise ApiError(str(error), None, 503) from None
+
+
+@runs.get("/api/runs/export")
+def export_runs():
+    """A download of several runs: ?ids=1,2&format=csv (long: one row per run, epoch and metric), csv-wide
+    (one row per run and epoch), json, or html (self-contained: table, thumbnails, overlaid curves)."""
+    check_parameters(("ids", "format"))
+    ids = run_ids(request.args.get("ids"))
+    form = request.args.get("format", "csv")
+    if form not in EXPORT_FORMATS:
+        raise ApiError(f"format={form!r} is not allowed; allowed: {', '.join(EXPORT_FORMATS)}", "format")
+    extension, csv_form, mimetype = EXPORT_FORMATS[form]
+    log = open_log()
+    records = [get_record(log, run_id, "ids") for run_id in ids]
+    text = export.export_text(records, extension, csv_form)
+    filename = f"runs-{'-'.join(map(str, ids[:5]))}{'-etc' if len(ids) > 5 else ''}{extension}"
+    return Response(text, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# ---- studies: a sweep defined on the page, trained in a child process, reported when done
+
+class StudyProcess:
+    """The one study this server process may be running. It trains in a child process (started fresh, not
+    forked from this threaded server), which runs run_study with its own pool and its own RunLog connection
+    and reports progress on a queue."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.study_id = None
+        self._process = None
+        self._queue = None
+        self._progress = None
+
+    def start(self, spec: StudySpec, study_id: int, db_path, workers: int) -> dict | None:
+        """Start the study; returns None, or the running study's progress if one is running already."""
+        with self._lock:
+            if self._process is not None and self._process.is_alive():
+                return self._latest()
+            context = multiprocessing.get_context("spawn")
+            self._queue = context.Queue()
+            self._process = context.Process(target=train_study, args=(spec.to_dict(), db_path, workers, self._queue),
+                                            name=f"study {study_id}")
+            self._process.start()
+            self.study_id = study_id
+            self._progress = {"study_id": study_id, "total": len(spec.tasks()), "done": 0, "eta": None}
+            return None
+
+    def progress(self, study_id: int) -> dict | None:
+        """The latest progress of `study_id` if this process runs (or ran) it, with its state."""
+        with self._lock:
+            if study_id != self.study_id:
+                return None
+            return self._latest()
+
+    def running(self) -> dict | None:
+        """The running study's progress, or None when none is running."""
+        with self._lock:
+            return self._latest() if self._process is not None and self._process.is_alive() else None
+
+    def _latest(self) -> dict:
+        alive = self._process.is_alive()  # before reading: a child that has exited has sent everything
+        while True:
+            try:
+                self._progress.update(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        state = "running" if alive else "finished" if self._progress.get("finished") else "failed"
+        return {**self._progress, "state": state}
+
+
+def train_study(spec: dict, db_path, workers: int, queue):
+    """The study's child process: run the study (skipping runs already in the log), reporting on `queue`."""
+    result = run_study(StudySpec.from_dict(spec), RunLog(db_path), workers=workers, on_progress=queue.put)
+    queue.put({**result, "finished": True})
+
+
+@studies.get("/studies")
+def studies_page():
+    return render_template("studies.html", fields=sorted(Config.__dataclass_fields__))
+
+
+@studies.get("/studies/<study_id>")
+def study_page(study_id):
+    study = get_study(open_log(), study_id)
+    return render_template("study.html", study=study)
+
+
+@studies.get("/studies/<study_id>/report")
+def study_report(study_id):
+    """The study report (report.study_html: self-contained, opens offline); ?download=1 to save it."""
+    from nn.playground.report import study_html, study_summary
+
+    log = open_log()
+    study = get_study(log, study_id)
+    try:
+        page = study_html(study_summary(log, study["id"]))
+    except RunLogError as error:
+        raise ApiError(str(error), "id", 404) from None
+    headers = {}
+    if request.args.get("download"):
+        headers["Content-Disposition"] = f'attachment; filename="study-{study["id"]}.html"'
+    return Response(page, mimetype="text/html", headers=headers)
+
+
+def get_study(log: RunLog, text: str) -> dict:
+    if not re.fullmatch(r"[0-9]{1,19}", text) or not 1 <= int(text) <= MAX_ID:
+        raise ApiError(f"study {text!r} not found; study ids are whole numbers from 1", "id", 404)
+    try:
+        return log.get_study(int(text))
+    except RunLogError as error:
+        raise ApiError(f"study {text} not found" if is_missing(error) else str(error), "id",
+                       404 if is_missing(error) else 422) from None
+
+
+@studies.get("/api/studies")
+def list_studies():
+    return jsonify(studies=export.jsonable(open_log().studies()))
+
+
+@studies.post("/api/studies")
+def start_study():
+    """Start a sweep: JSON {"url": base playground link (optional), "settings": {field: "levels"}, "seeds": 3
+    or "a,b", "epochs": 500}. Levels are written as on the command line: separated by spaces, or commas
+    except for lists ("networkShape": "4 8,8"); "regularization": "none L1:0.001 L2:0.01"."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError('send a JSON object: {"settings": {"learningRate": "0.01 0.03"}, "seeds": 2, "epochs": 100}')
+    unknown = sorted(set(body) - {"url", "settings", "seeds", "epochs"})
+    if unknown:
+        raise ApiError(f"{unknown[0]}: unknown; allowed: url, settings, seeds, epochs", unknown[0])
+    spec = study_spec(body)
+    total = len(spec.tasks())
+    if total > MAX_STUDY_RUNS:
+        raise ApiError(f"this study has {total} runs; allowed: at most {MAX_STUDY_RUNS} from the page "
+                       "(use `python -m nn.playground sweep` for bigger ones)", "settings")
+    study_process = current_app.extensions["study"]
+    running = study_process.running()
+    if running is None:
+        study_id = open_log().study(spec.key, spec.to_dict())
+        workers = max(1, min(2, int(current_app.config["PLAYGROUND_STUDY_WORKERS"])))
+        running = study_process.start(spec, study_id, current_app.extensions["runlog"].path, workers)
+    if running is not None:
+        return jsonify(error=f"a study is running (study {running['study_id']}: {running['done']} of "
+                             f"{running['total']} runs done); start this one when it has finished",
+                       field=None, study_id=running["study_id"]), 409
+    return jsonify(id=study_id, total=total, page=f"/studies/{study_id}", progress=f"/api/studies/{study_id}"), 202
+
+
+def study_spec(body: dict) -> StudySpec:
+    """The StudySpec of a request body, parsed with the command line's grammar (study.StudySpec.from_options)."""
+    url = body.get("url") or ""
+    if not isinstance(url, str):
+        raise ApiError(f"url={url!r} is not allowed; allowed: a playground link or its hash", "url")
+    settings = body.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ApiError(f"settings={settings!r} is not allowed; allowed: an object {{field: levels text}}", "settings")
+    options = {}
+    for field, text in settings.items():
+        if field not in Config.__dataclass_fields__:
+            raise ApiError(f"{field}: unknown setting; allowed: {', '.join(sorted(Config.__dataclass_fields__))}",
+                           field)
+        if isinstance(text, (int, float)) and not isinstance(text, bool):
+            text = str(text)
+        if not isinstance(text, str) or len(text) > 1000:
+            raise ApiError(f"{field}={text!r:.60} is not allowed; allowed: levels as text, e.g. \"0.01 0.03\"", field)
+        if text.split():
+            options[field] = text.split()
+    seeds = body.get("seeds", 1)
+    if isinstance(seeds, str):
+        seeds = int(seeds) if seeds.strip().isdigit() else [s.strip() for s in re.split(r"[,\s]+", seeds) if s.strip()]
+    if not isinstance(seeds, (int, list)) or isinstance(seeds, bool):
+        raise ApiError(f"seeds={seeds!r} is not allowed; allowed: a count 1..1000 or seeds separated by commas",
+                       "seeds")
+    epochs = body.get("epochs", 100)
+    if isinstance(epochs, str) and epochs.strip().isdigit():
+        epochs = int(epochs)
+    try:
+        base = Config.from_url(url) if url.strip() else Config()
+    except ValueError as error:
+        raise ApiError(f"url: {error}", "url") from None
+    try:
+        return StudySpec.from_options(base, options, seeds=seeds, epochs=epochs)
+    except (ValueError, TypeError) as error:
+        field = field_named_in(error, "settings")
+        raise ApiError(str(error), "hide" if field.endswith("_hide") else field) from None
+
+
+@studies.get("/api/studies/<study_id>")
+def study_progress(study_id):
+    """done/total, eta (seconds) and state: running, finished, failed, or incomplete (not running in this
+    server process; starting it again trains what is missing)."""
+    log = open_log()
+    study = get_study(log, study_id)
+    done = len(log.study_labels(study["id"]))
+    progress = current_app.extensions["study"].progress(study["id"])
+    if progress is None:
+        total = len(StudySpec.from_dict(study["spec"]).tasks())
+        progress = {"study_id": study["id"], "total": total, "done": done, "eta": None,
+                    "state": "finished" if done >= total else "incomplete"}
+    return jsonify(export.jsonable({**progress, "spec": study["spec"], "report": f"/studies/{study['id']}/report"}))
+
 
 
 def main(argv=None):

@@ -147,9 +147,10 @@ def _base_config(parser, args) -> Config:
 
 def _setting_error(parser, error: ValueError):
     """Exit 2 with a settings error, naming the option of the field it names."""
-    field = str(error).split(":")[0].removesuffix("_hide")
-    option = "--hide" if str(error).split(":")[0].endswith("_hide") else f"--{option_name(field)}"
-    parser.error(f"{option}: {error}" if field in (*CONFIG_FIELDS, "seeds", "epochs") else str(error))
+    key = str(error).split(":")[0]
+    hidden = key.endswith("_hide")  # Config.from_url names a hidden control "<control>_hide"
+    option = "--hide" if hidden else f"--{option_name(key)}"
+    parser.error(f"{option}: {error}" if hidden or key in (*CONFIG_FIELDS, "seeds", "epochs") else str(error))
 
 
 def _open_log(parser, args) -> RunLog:

@@ -91,20 +91,27 @@ class Batches:
     """The training columns split, in order, into contiguous minibatches of `size` and a leftover.
 
     full: [(inputs (n_0 + 1, size), inputs^T, targets (n_L, size))]; leftover: the same for the
-    last N % size columns, or None. (With S > 1 every array has the stack axis in front.)
+    last N % size columns, or None. (With S > 1 every array has the stack axis in front.) One batch
+    of the whole set is the given arrays themselves, so the loss pass over them is recognised as the
+    next epoch's forward pass (Network.train_epoch).
     """
 
     def __init__(self, inputs, targets, size: int):
         N = inputs.shape[-1]
         self.size = size
 
-        def block(cols):
-            x = np.ascontiguousarray(inputs[..., cols])
-            return x, _t(x), np.ascontiguousarray(targets[..., cols])
+        def contiguous(a):
+            return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+        def block(start, stop):
+            whole = (start, stop) == (0, N)
+            x = contiguous(inputs if whole else inputs[..., start:stop])
+            t = contiguous(targets if whole else targets[..., start:stop])
+            return x, _t(x), t
 
         full = N // size
-        self.full = [block(slice(k * size, (k + 1) * size)) for k in range(full)]
-        self.leftover = block(slice(full * size, N)) if N % size else None
+        self.full = [block(k * size, (k + 1) * size) for k in range(full)]
+        self.leftover = block(full * size, N) if N % size else None
 
 
 class Network:
@@ -150,7 +157,7 @@ class Network:
         self._output_shares_derivative = output == "tanh" and names <= {"tanh"}
         if self._output_shares_derivative and self._shared_derivative is None:
             self._shared_derivative = get_activation("tanh")  # no hidden layers: the output alone
-        self._plans: dict[int, _Plan] = {}
+        self._plans: dict[tuple[int, str], _Plan] = {}
         self._optimizer_state = {}
         self.version = 0  # bumped whenever parameters change, so cached grid passes know to redo
 
@@ -194,10 +201,12 @@ class Network:
         self._optimizer_state.clear()
 
     # ---------------------------------------------------------------- passes
-    def plan(self, rows: int) -> _Plan:
-        plan = self._plans.get(rows)
+    def plan(self, rows: int, purpose: str = "train") -> _Plan:
+        """The buffers for passes over `rows` examples; the test set's passes get their own, so they
+        never overwrite a training batch's pass of the same size."""
+        plan = self._plans.get((rows, purpose))
         if plan is None:
-            plan = self._plans[rows] = _Plan(self, rows)
+            plan = self._plans[(rows, purpose)] = _Plan(self, rows)
         return plan
 
     def forward(self, inputs, plan: _Plan):
@@ -348,25 +357,24 @@ class Network:
     def losses(self, train, test):
         """Mean loss and accuracy over the training set and the test set.
 
-        train, test: (inputs (S, n_0 + 1, N), targets (S, n_L, N), labels (S, N)) with labels +-1,
-        class indices or values. Returns (S, 4): train loss, test loss, train accuracy, test accuracy
+        train, test: (inputs (S, n_0 + 1, N), targets (S, n_L, N), labels (S, N)), without the stack
+        axis when S == 1, with labels +-1, class indices or values. Returns (S, 4): train loss, test loss, train accuracy, test accuracy
         (NaN where undefined: regression, or an empty set). The loss is the one trained on (half
         squared error as the original shows it; cross-entropy when chosen), without the
         regularisation term. The training set gets its own pass, so that with one full batch per
         epoch the next epoch's forward pass is this one (see train_epoch).
         """
         S = self.stack
-        squeeze = (lambda a: a[0]) if S == 1 else (lambda a: a)
         result = np.full((S, 4), np.nan)
         for column, (inputs, targets, labels) in enumerate((train, test)):
             N = inputs.shape[-1]
             if N == 0:
                 continue
-            plan = self.plan(N)
-            out = self.forward(squeeze(inputs), plan)
-            result[:, column] = self._per_example_loss(out, squeeze(targets), plan).reshape(S, N).sum(axis=1) / N
+            plan = self.plan(N, "train" if column == 0 else "test")
+            out = self.forward(inputs, plan)
+            result[:, column] = self._per_example_loss(out, targets, plan).reshape(S, N).sum(axis=1) / N
             if self.output != "linear":
-                result[:, column + 2] = self._correct(out, squeeze(labels)).reshape(S, N).sum(axis=1) / N
+                result[:, column + 2] = self._correct(out, labels).reshape(S, N).sum(axis=1) / N
         return result
 
     def _per_example_loss(self, out, targets, plan):

@@ -54,7 +54,9 @@ def grid_points(density: int) -> np.ndarray:
 def with_ones(features: np.ndarray) -> np.ndarray:
     """[features^T; 1] of shape (F + 1, n): examples as columns, and the row of ones that carries the
     bias through the matrix product (see nn.playground.network)."""
-    return np.vstack([features.T, np.ones(len(features))])
+    out = np.ones((features.shape[1] + 1, len(features)))
+    out[:-1] = features.T
+    return out
 
 
 class Run:
@@ -90,8 +92,8 @@ class Run:
         return name == "custom"
 
     def _prepare_inputs(self):
-        """For the training and the test set: inputs [features; 1] (1, F + 1, N), targets
-        (1, n_out, N) and labels (1, N); examples are columns (see nn.playground.network)."""
+        """For the training and the test set: inputs [features; 1] (F + 1, N), targets (n_out, N) and
+        labels (N,); examples are columns (see nn.playground.network)."""
         cfg = self.cfg
         softmax = output_kind(cfg) == "softmax"
 
@@ -99,7 +101,7 @@ class Run:
             labels = points[:, 2]
             targets = np.eye(cfg.classes)[labels.astype(int)].T if softmax else labels[None]
             features = with_ones(feature_matrix(points[:, :2], cfg.input_names))
-            return features[None], np.ascontiguousarray(targets)[None], labels[None]
+            return features, np.ascontiguousarray(targets), labels
 
         self._train_set, self._test_set = prepare(self.train_data), prepare(self.test_data)
         self._batches = None
@@ -179,9 +181,9 @@ class Run:
             if self._train_order is None:
                 self._train_order = np.random.default_rng(list(self.cfg.seed.encode()) or [0])
             order = self._train_order.permutation(inputs.shape[-1])
-            return Batches(inputs[0][:, order], targets[0][:, order], size)
+            return Batches(inputs[:, order], targets[:, order], size)
         if self._batches is None or self._batches.size != size:
-            self._batches = Batches(inputs[0], targets[0], size)
+            self._batches = Batches(inputs, targets, size)
         return self._batches
 
     def _record(self):

@@ -56,7 +56,7 @@ def train_stacked(runs: list[Run], epochs: int):
                   l1_rate=[x if r.cfg.regularization == "L1" else 0.0 for x, r in zip(rate, runs)],
                   l2_rate=[x if r.cfg.regularization == "L2" else 0.0 for x, r in zip(rate, runs)],
                   optimizer=first.cfg.optimizer, momentum=first.cfg.momentum)
-    train, test = ([np.concatenate(arrays) for arrays in zip(*(getattr(r, part) for r in runs))]
+    train, test = ([np.stack(arrays) for arrays in zip(*(getattr(r, part) for r in runs))]
                    for part in ("_train_set", "_test_set"))
     batches = Batches(train[0], train[1], first.cfg.batchSize)
     active = [s for s, run in enumerate(runs) if not run.diverged]
