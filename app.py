@@ -350,7 +350,7 @@ def run_row(summary: dict) -> dict:
 
 @runs.get("/runs")
 def runs_page():
-    return render_template("runs.html", sort_columns=SORT_COLUMNS)
+    return render_template("runs.html", sort_columns=SORT_COLUMNS, datasets=sorted(set(DATASETS + REG_DATASETS)))
 
 
 @runs.get("/api/runs")

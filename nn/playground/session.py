@@ -382,7 +382,8 @@ class Session:
             "test_accuracy": finite_or_none(last.get("test_accuracy")),
             "layer_sizes": list(run.layer_sizes),
             "input_names": list(run.input_names),
-            "history": {"start": start, **{column: [json_value(row.get(column)) for row in new_rows]
+            # For the chart: 6 significant digits keep frames small; exports ask "history" for full precision.
+            "history": {"start": start, **{column: [chart_value(row.get(column)) for row in new_rows]
                                           for column in HISTORY_COLUMNS if column != "wall_time"}},
         }
         if run.cfg != self._sent_config:
@@ -458,6 +459,11 @@ def json_value(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def chart_value(value):
+    value = json_value(value)
+    return float(f"{value:.6g}") if isinstance(value, float) else value
 
 
 def field_named_in(error: Exception, default: str) -> str:

@@ -313,4 +313,8 @@ const diagram = new NetworkDiagram($("#network"), {
 });
 wireControls();
 connect();
-window.playground = page;  // for tests and the curious: the newest frame, config and URL
+// For tests and the curious: the newest frame, config, URL, draw statistics and the loss history drawn.
+Object.defineProperty(page, "history", {
+  get: () => ({ uid: chart.uid, epoch: chart.epochs, train_loss: chart.train, test_loss: chart.test }),
+});
+window.playground = page;
