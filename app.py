@@ -17,8 +17,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402 (after the thread settings above)
+import hmac  # noqa: E402
+import ipaddress  # noqa: E402
 import json  # noqa: E402
+import secrets  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
 from functools import lru_cache  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -41,19 +47,122 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     "PLAYGROUND_DB": None,            # run log file (None: runs.sqlite in the user data folder)
     "PLAYGROUND_STUDY_WORKERS": 2,    # processes training a study started from the page (1..2)
+    # Limits and access (docs/robustness.md). Any PLAYGROUND_ setting may also come from the environment.
+    "PLAYGROUND_MAX_SESSIONS": 30,    # live sessions per server process; one more is told "server busy"
+    "PLAYGROUND_IDLE_TIMEOUT": 1800.0,  # seconds without a command from the page before its session closes
+    "PLAYGROUND_MAX_MESSAGE_BYTES": 2_000_000,  # a bigger WebSocket message is refused; the session is kept
+    "PLAYGROUND_MAX_UPLOAD_ROWS": 10_000,       # rows of a user's CSV data
+    "PLAYGROUND_MAX_UPLOAD_BYTES": 1_000_000,   # bytes of a user's CSV data
+    "PLAYGROUND_TOKEN": None,         # when set, every request needs it (python app.py --host <not loopback> sets one)
+    "PLAYGROUND_ALLOWED_HOSTS": [],   # Host names besides 127.0.0.1, localhost, [::1]; "*" for any
 }
 
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
+    app.config.update(settings_from_environment(os.environ))
     if config:
         app.config.update(config)
+    app.extensions["sessions"] = SessionCount()
+    app.before_request(guard_request)
+    app.after_request(remember_token)
     app.register_blueprint(pages)
     app.register_blueprint(api, url_prefix="/api")
     app.register_blueprint(live)
     app.register_blueprint(runs)  # the run log: saves every run, the Runs page, /api/runs, studies
     return app
+
+
+def settings_from_environment(environ) -> dict:
+    """The PLAYGROUND_ settings given as environment variables (gunicorn's way to pass them), typed as their
+    defaults: numbers, comma-separated lists, text."""
+    settings = {}
+    for key, default in DEFAULTS.items():
+        if not key.startswith("PLAYGROUND_") or key not in environ or callable(default) or key == "PLAYGROUND_ON_SAVE":
+            continue
+        text = environ[key].strip()
+        try:
+            if isinstance(default, list):
+                settings[key] = [item.strip() for item in text.split(",") if item.strip()]
+            elif isinstance(default, (int, float)):
+                settings[key] = type(default)(text)
+            else:
+                settings[key] = text or None
+        except ValueError:
+            raise ValueError(f"environment variable {key}={text!r} is not allowed; "
+                             f"expected {'a whole number' if isinstance(default, int) else 'a number'}") from None
+    return settings
+
+
+# ---- who may talk to the server ------------------------------------------------------------------------------
+# Loopback by default. A page on another site must not drive it (Origin), a rebound DNS name must not reach it
+# (Host), and from another machine every request needs the token, as Jupyter's.
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+TOKEN_COOKIE = "playground_token"
+
+
+def guard_request():
+    settings = current_app.config
+    allowed = settings["PLAYGROUND_ALLOWED_HOSTS"]
+    host = host_name(request.host)
+    if host not in LOOPBACK_HOSTS and host not in allowed and "*" not in allowed:
+        return refuse(400, f"Host {request.host!r} is not allowed: this server answers to 127.0.0.1, localhost "
+                           f"and [::1]{', ' + ', '.join(allowed) if allowed else ''}; to serve other names set "
+                           "PLAYGROUND_ALLOWED_HOSTS (docs/robustness.md)")
+    token = settings["PLAYGROUND_TOKEN"]
+    if token:
+        if not hmac.compare_digest(token_given().encode(), token.encode()):
+            return refuse(403, "a token is required: open the link the server printed when it started "
+                               "(http://<host>:<port>/?token=...)")
+    elif not is_loopback(request.remote_addr):
+        return refuse(403, "connections from other machines need a token: set PLAYGROUND_TOKEN, or start the "
+                           "server with python app.py --host <address>, which prints a link with one")
+    websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+    origin = request.headers.get("Origin")
+    if origin is not None and (websocket or request.method in STATE_CHANGING) \
+            and urlsplit(origin).netloc.lower() != request.host.lower():
+        return refuse(403, f"Origin {origin!r:.100} is not this server ({request.host}): a page on another site "
+                           "may not drive the playground")
+    return None
+
+
+def remember_token(response):
+    """A token that came in the link is kept in a cookie, so the page's own requests and WebSocket carry it."""
+    token = current_app.config["PLAYGROUND_TOKEN"]
+    if token and hmac.compare_digest(request.args.get("token", "").encode(), token.encode()):
+        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+    return response
+
+
+def token_given() -> str:
+    authorization = request.headers.get("Authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    header_token = value.strip() if scheme.lower() in ("token", "bearer") else ""
+    return request.args.get("token") or request.cookies.get(TOKEN_COOKIE) or header_token
+
+
+def host_name(host: str) -> str:
+    """The name part of a Host header: "127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" -> "::1"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def is_loopback(address) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse(status: int, message: str):
+    response = jsonify(error=message, field=None)
+    response.status_code = status
+    return response
 
 
 # ---- the page and its assets -----------------------------------------------------------------------------
@@ -140,32 +249,75 @@ live = Blueprint("live", __name__)
 sock = Sock()
 
 
+class SessionCount:
+    """The live sessions of one server process, so that one past the limit is told "server busy"."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def take(self, limit: int) -> bool:
+        with self._lock:
+            if self.open >= limit:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self):
+        with self._lock:
+            self.open -= 1
+
+
 @sock.route("/ws", bp=live)
 def session_socket(ws):
     settings = current_app.config
-    session = Session(on_save=settings["PLAYGROUND_ON_SAVE"], save_interval=settings["PLAYGROUND_SAVE_INTERVAL"])
+    sessions, limit = current_app.extensions["sessions"], settings["PLAYGROUND_MAX_SESSIONS"]
+    if not sessions.take(limit):
+        ws.send(json.dumps({"type": "error", "field": None,
+                            "error": f"server busy: {limit} sessions are open, the most this server process "
+                                     "takes; the page tries again by itself"}))
+        ws.close(reason=1013, message="server busy")  # 1013: try again later
+        return
     try:
-        stream(ws, session, fps=settings["PLAYGROUND_FPS"], max_commands=settings["PLAYGROUND_MAX_COMMANDS"],
-               frames_in_flight=settings["PLAYGROUND_FRAMES_IN_FLIGHT"])
+        session = Session(on_save=settings["PLAYGROUND_ON_SAVE"], save_interval=settings["PLAYGROUND_SAVE_INTERVAL"],
+                          max_upload_rows=settings["PLAYGROUND_MAX_UPLOAD_ROWS"],
+                          max_upload_bytes=settings["PLAYGROUND_MAX_UPLOAD_BYTES"])
+        try:
+            stream(ws, session, fps=settings["PLAYGROUND_FPS"], max_commands=settings["PLAYGROUND_MAX_COMMANDS"],
+                   frames_in_flight=settings["PLAYGROUND_FRAMES_IN_FLIGHT"],
+                   idle_timeout=settings["PLAYGROUND_IDLE_TIMEOUT"],
+                   max_message_bytes=settings["PLAYGROUND_MAX_MESSAGE_BYTES"])
+        finally:
+            session.close()
     finally:
-        session.close()
+        sessions.give_back()
 
 
-def stream(ws, session: Session, *, fps: float, max_commands: int, frames_in_flight: int):
+def stream(ws, session: Session, *, fps: float, max_commands: int, frames_in_flight: int,
+           idle_timeout: float = 1800.0, max_message_bytes: int = 2_000_000):
     """Apply commands, train between frames, and send the newest frame at most `fps` times a second.
 
     Flow control: the page answers each frame with {"cmd": "drawn"}, and at most `frames_in_flight` frames
     are ever unanswered. A slow page therefore never has frames piling up (in the server, the network or
     the browser): training goes on, and the frame it gets next is built fresh, the newest. Commands are
     applied between ~10 ms training chunks, and the frame showing them goes out as soon as the rate allows.
+
+    A session whose page sent no command for `idle_timeout` seconds is told why and closed ("drawn" does not
+    count: a forgotten tab left playing would hold a thread and a core forever).
     """
     interval = 1.0 / fps
     ws.send(session.frame())
     unanswered = 1
-    last_frame = time.monotonic()
+    last_frame = last_command = time.monotonic()
     frame_wanted = False
     while True:
         now = time.monotonic()
+        if now - last_command >= idle_timeout:
+            ws.send(json.dumps({"type": "closed", "reason": "idle", "field": None,
+                                "error": f"closed after {idle_timeout / 60:g} minutes without any command; "
+                                         "reload the page to start again"}))
+            ws.close(reason=1000, message="idle")
+            return
         next_frame = last_frame + interval
         can_send = unanswered < frames_in_flight
         if session.wants_training:
@@ -174,14 +326,22 @@ def stream(ws, session: Session, *, fps: float, max_commands: int, frames_in_fli
             wait = max(0.0, next_frame - now)
         else:
             wait = 1.0  # nothing to do until the page says something
+        wait = min(wait, max(0.0, last_command + idle_timeout - now))
         for message in receive_messages(ws, wait, max_commands):
+            size = len(message) if isinstance(message, bytes) else len(message.encode("utf-8", "replace"))
+            if size > max_message_bytes:
+                ws.send(json.dumps({"type": "error", "field": "message",
+                                    "error": f"message of {size} bytes is too large; at most "
+                                             f"{max_message_bytes} bytes are allowed"}))
+                continue
             try:
                 command = json.loads(message)
-            except (ValueError, TypeError):
-                command = message  # not a JSON object: the session answers with an error naming "cmd"
+            except (ValueError, TypeError, RecursionError):
+                command = message  # not JSON: the session answers with an error naming "cmd"
             if isinstance(command, dict) and command.get("cmd") == "drawn":
                 unanswered = max(0, unanswered - 1)
                 continue
+            last_command = time.monotonic()
             reply = session.handle(command)
             if reply is not None:
                 ws.send(json.dumps(reply, allow_nan=False))
@@ -669,10 +829,29 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
     parser.add_argument("--fps", type=float, default=DEFAULTS["PLAYGROUND_FPS"], help="frames per second, at most")
-    parser.add_argument("--debug", action="store_true", help="enable Flask's debugger (never on a shared network)")
+    parser.add_argument("--db", help="run log file (default: runs.sqlite in your user data folder)")
+    parser.add_argument("--debug", action="store_true", help="enable Flask's debugger (loopback only)")
     args = parser.parse_args(argv)
-    app = create_app({"PLAYGROUND_FPS": args.fps})
-    print(f"Backprop Playground: open http://{args.host}:{args.port}/", flush=True)
+    settings = {"PLAYGROUND_FPS": args.fps}
+    if args.db:
+        settings["PLAYGROUND_DB"] = args.db
+    loopback = host_name(args.host) in LOOPBACK_HOSTS or is_loopback(host_name(args.host))
+    if args.debug and not loopback:
+        parser.error("--debug: the debugger runs any code it is sent; it is only allowed with --host 127.0.0.1")
+    query = ""
+    if not loopback:
+        # Reachable from other machines: as Jupyter, every request needs a token, given once in the link.
+        token = os.environ.get("PLAYGROUND_TOKEN") or secrets.token_urlsafe(24)
+        wildcard = args.host in ("0.0.0.0", "::", "")
+        settings.update(PLAYGROUND_TOKEN=token, PLAYGROUND_ALLOWED_HOSTS=[
+            *settings_from_environment(os.environ).get("PLAYGROUND_ALLOWED_HOSTS", []),
+            "*" if wildcard else host_name(args.host)])
+        query = f"?token={token}"
+        print(f"WARNING: serving on {args.host}, reachable from other machines. Anyone with the link below can "
+              "use this playground; share it only with your class.", file=sys.stderr, flush=True)
+    app = create_app(settings)
+    shown = "<this machine's address>" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"Backprop Playground: open http://{shown}:{args.port}/{query}", flush=True)
     app.run(host=args.host, port=args.port, debug=args.debug, use_reloader=False, threaded=True)
 
 

@@ -52,6 +52,16 @@ LIVE_FIELDS = frozenset({"learningRate", "showTestData", "discretize", "hide", "
 
 HISTORY_COLUMNS = ("epoch", "wall_time", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
 
+#: The keys each command may carry besides "cmd" and "id"; any other key is refused, naming it, so a typo
+#: ("feild") or a guess ("epochs" on step) never passes silently. A new command must be listed here.
+COMMAND_FIELDS = {
+    "play": (), "pause": (), "step": (), "reset": (), "regenerate": (), "history": (),
+    "set": ("field", "value"), "load": ("url", "config"), "data": ("csv",),
+    "set_weight": ("layer", "source", "dest", "value"), "set_bias": ("layer", "node", "value"),
+    "speed": ("value",), "focus": ("layer", "node"),
+}
+MAX_ID_LENGTH = 100  # a command id is echoed in every frame: keep it short
+
 
 class CommandError(ValueError):
     """A command the session refuses; `field` names the offending part of it."""
@@ -129,9 +139,13 @@ class Session:
     """A Run with its viewer's state: playing or paused, the speed, the neuron in focus, what was sent."""
 
     def __init__(self, config: Config | None = None, *, on_save: Callable[[Run], None] | None = None,
-                 save_interval: float = 5.0, clock: Callable[[], float] = time.monotonic):
+                 save_interval: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 max_upload_rows: int = 10_000, max_upload_bytes: int = 1_000_000):
         self.run = Run(config if config is not None else Config())
         self.playing = False
+        self.save_warning: str | None = None  # why the run log refused the last save, shown by the page
+        self._max_upload_rows = max_upload_rows
+        self._max_upload_bytes = max_upload_bytes
         self.speed: int | str = 1
         self.focus: tuple[int, int] | None = None
         self._on_save = on_save
@@ -171,13 +185,19 @@ class Session:
             name = command.get("cmd")
             handler = getattr(self, f"_cmd_{name}", None) if isinstance(name, str) else None
             if handler is None:
-                raise CommandError(f"unknown command cmd={name!r}; allowed: {', '.join(self.commands())}", "cmd")
+                raise CommandError(f"unknown command cmd={name!r:.80}; allowed: {', '.join(self.commands())}",
+                                   "cmd")
+            _check_id(command)
+            _check_keys(name, command)
             reply = handler(command)
         except CommandError as error:
+            cmd = command.get("cmd") if isinstance(command, dict) else None
             reply = {"type": "error", "error": str(error), "field": error.field,
-                     "cmd": command.get("cmd") if isinstance(command, dict) else None}
+                     "cmd": cmd if isinstance(cmd, str) and len(cmd) <= MAX_ID_LENGTH else None}
+            if error.field == "id":
+                return reply  # an id JSON cannot carry is neither echoed nor acknowledged
         # Commands may carry an "id": frames report the last one applied ("ack"), replies echo it.
-        if isinstance(command, dict) and "id" in command:
+        if isinstance(command, dict) and "id" in command and _valid_id(command["id"]):
             self._last_command_id = command["id"]
             if reply is not None:
                 reply["id"] = command["id"]
@@ -261,7 +281,8 @@ class Session:
             raise CommandError(f"csv={text!r} must be the text of a CSV file (x, y, label per line)", "csv")
         problem = self.run.cfg.problem
         try:
-            points = load_csv(text, problem, classes=self.run.cfg.classes)
+            points = load_csv(text, problem, classes=self.run.cfg.classes, max_rows=self._max_upload_rows,
+                              max_bytes=self._max_upload_bytes)
         except (ValueError, TypeError) as error:
             raise CommandError(f"csv: {error}", "csv") from None
         dataset_field = "dataset" if problem == "classification" else "regDataset"
@@ -382,6 +403,7 @@ class Session:
             "test_accuracy": finite_or_none(last.get("test_accuracy")),
             "layer_sizes": list(run.layer_sizes),
             "input_names": list(run.input_names),
+            "warning": self.save_warning,
             # For the chart: 6 significant digits keep frames small; exports ask "history" for full precision.
             "history": {"start": start, **{column: [chart_value(row.get(column)) for row in new_rows]
                                           for column in HISTORY_COLUMNS if column != "wall_time"}},
@@ -430,8 +452,32 @@ class Session:
         if self._on_save is not None:
             try:
                 self._on_save(self.run)
-            except Exception:  # a failing run log must not take the student's session down with it
-                logger.exception("on_save failed for run %s", self.run.uid)
+            except Exception as error:  # a failing run log must not take the student's session down with it
+                logger.warning("on_save failed for run %s: %s", self.run.uid, error)
+                self.save_warning = str(error)
+            else:
+                self.save_warning = None
+
+
+def _valid_id(value) -> bool:
+    """An id the page can get back in JSON: null, a whole number, a finite number or a short text."""
+    if value is None or isinstance(value, str):
+        return value is None or len(value) <= MAX_ID_LENGTH
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_id(command: dict):
+    if "id" in command and not _valid_id(command["id"]):
+        raise CommandError(f"id={command['id']!r:.80} is not allowed; allowed: a number or a text of at most "
+                           f"{MAX_ID_LENGTH} characters", "id")
+
+
+def _check_keys(name: str, command: dict):
+    allowed = COMMAND_FIELDS.get(name)
+    unknown = sorted(map(str, set(command) - {"cmd", "id", *allowed})) if allowed is not None else []
+    if unknown:
+        raise CommandError(f"{unknown[0]!s:.80}: unknown key for {name}; allowed: "
+                           f"{', '.join(('cmd', 'id', *allowed))}", unknown[0][:80])
 
 
 def _index(command: dict, field: str, size: int) -> int:

@@ -59,31 +59,36 @@ def train_stacked(runs: list[Run], epochs: int):
     train, test = ([np.stack(arrays) for arrays in zip(*(getattr(r, part) for r in runs))]
                    for part in ("_train_set", "_test_set"))
     batches = Batches(train[0], train[1], first.cfg.batchSize)
-    active = [s for s, run in enumerate(runs) if not run.diverged]
+    # Losses go into one table and reach the histories at the end: per-run bookkeeping every epoch
+    # would cost as much as the stacked training itself.
+    losses = np.full((epochs, S, 4), np.nan)
+    clock = np.zeros(epochs)
+    last_epoch = np.full(S, epochs)  # how many epochs each run trains (fewer if it diverges)
+    active = np.array([not run.diverged for run in runs])
+    last_epoch[~active] = 0
     elapsed = 0.0
     with np.errstate(all="ignore"):
-        for _ in range(epochs):
-            if not active:
+        for e in range(epochs):
+            if not active.any():
                 break
             start = time.perf_counter()
             net.train_epoch(batches, hyper)
+            losses[e] = net.losses(train, test)
             elapsed += time.perf_counter() - start
-            losses = net.losses(train, test)
-            finite = np.isfinite(net.params.sum(axis=1))
-            still = []
-            for s in active:
-                run = runs[s]
-                run.epoch += 1
-                run._elapsed = elapsed  # the stack's wall time: these runs trained together
-                run.history.append(run.epoch, *losses[s].tolist(), elapsed)
-                if not (np.isfinite(losses[s, 0]) and finite[s]):
-                    run.diverged, run.diverged_epoch = True, run.epoch
-                    _copy_back(net, s, run)
-                else:
-                    still.append(s)
-            active = still
-    for s in active:
-        _copy_back(net, s, runs[s])
+            clock[e] = elapsed
+            diverged = active & ~(np.isfinite(losses[e, :, 0]) & np.isfinite(net.params.sum(axis=1)))
+            for s in np.flatnonzero(diverged):
+                last_epoch[s] = e + 1
+                runs[s].diverged, runs[s].diverged_epoch = True, runs[s].epoch + e + 1
+                _copy_back(net, s, runs[s])
+            active &= ~diverged
+    for s, run in enumerate(runs):
+        for e in range(last_epoch[s]):
+            run.history.append(run.epoch + e + 1, *losses[e, s].tolist(), clock[e])
+        run.epoch += int(last_epoch[s])
+        run._elapsed = elapsed  # the stack's wall time: these runs trained together
+        if active[s]:
+            _copy_back(net, s, run)
 
 
 def _copy_back(net: Network, s: int, run: Run):
