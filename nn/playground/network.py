@@ -50,7 +50,7 @@ class _Plan:
     def __init__(self, net: "Network", rows: int):
         S, sizes, L = net.stack, net.sizes, net.num_layers
         squeeze = (lambda a: a[0]) if S == 1 else (lambda a: a)
-        self.fresh = None  # (id of the inputs, network version) of the last forward pass
+        self.fresh = None  # (id of the inputs, network version) of the last loss pass through this plan
         starts = np.cumsum([0] + [n + 1 for n in sizes[1:L]]).tolist()  # where layer l's block starts
         self.h = squeeze(np.ones((S, starts[-1] + sizes[L], rows)))  # [a_1; 1; a_2; 1; ...; out]
         self.deriv_all = squeeze(np.zeros((S, starts[-1] + sizes[L], rows)))
@@ -211,7 +211,6 @@ class Network:
 
     def forward(self, inputs, plan: _Plan):
         """Every layer's output for `inputs` [x; 1] (S, n_0 + 1, rows); returns plan.out (S, n_L, rows)."""
-        plan.fresh = (id(inputs), self.version)
         mm, a = self._mm, inputs
         for params, z, function, act_out, a_next in plan.forward_steps:
             mm(params, a, out=z)
@@ -269,9 +268,12 @@ class Network:
         of the next epoch (the original never clears its accumulators between epochs)."""
         if batches.full:
             plan, forward, backward, update = self.plan(batches.size), self.forward, self.backward, self.update
+            # One batch of the whole set: the loss pass after the last epoch already ran it forward.
+            done = len(batches.full) == 1 and plan.fresh == (id(batches.full[0][0]), self.version)
             for x, x_t, t in batches.full:
-                if plan.fresh != (id(x), self.version):  # else the last pass was over this batch already
+                if not done:
                     forward(x, plan)
+                done = False
                 backward(x_t, t, plan)
                 count = batches.size
                 if self._carried:
@@ -298,38 +300,47 @@ class Network:
         and w_new have opposite signs the weight becomes 0 and its link dies (never updated again).
         Our optional optimizers replace (lr / count) g by their step; the regularisation is the same.
         """
-        params, grads, reg = self.params, self.grads, self._reg
-        if hyper.any_l1:
-            np.sign(params, out=reg)
-            reg *= hyper.l1_step
-            if hyper.any_l2:
-                np.multiply(params, hyper.l2_step, out=self._product)
-                reg += self._product
-        elif hyper.any_l2:
-            np.multiply(params, hyper.l2_step, out=reg)
+        params, grads = self.params, self.grads
         if hyper.plain_sgd:
             grads *= hyper.neg_lr / count
         else:
             self._optimizer_step(count, hyper)
+        if hyper.any_l1 or hyper.any_dead:
+            self._update_with_dead_links(hyper)
+        elif hyper.any_l2:  # both steps at once: w_new = (1 - lr * reg_rate) w_old - (lr / count) g
+            params *= hyper.l2_decay
+            params += grads
+        else:
+            params += grads
+        self.version += 1
+
+    def _update_with_dead_links(self, hyper: "Hyper"):
+        """The update step by step, for L1 (which kills links) and wherever links are dead."""
+        params, grads, reg = self.params, self.grads, self._reg
+        reg.fill(0.0)
+        if hyper.any_l1:
+            np.sign(params, out=reg)
+            reg *= hyper.l1_step
+        if hyper.any_l2:
+            np.multiply(params, hyper.l2_step, out=self._product)
+            reg += self._product
         if hyper.any_dead:  # nn.ts skips dead links in its update altogether
             grads *= self._alive
-            if hyper.any_l1 or hyper.any_l2:
-                reg *= self._alive
-        params += grads
-        if hyper.any_l1:
-            np.subtract(params, reg, out=reg)  # reg now holds w_new
-            np.multiply(params, reg, out=self._product)
-            np.less(self._product, 0.0, out=self._crossed)
-            np.copyto(params, reg)
-            if self._crossed.any():
-                params[self._crossed] = 0.0
-                self.dead |= self._crossed
-                np.logical_not(self.dead, out=self._crossed)
-                np.copyto(self._alive, self._crossed)
-                hyper.any_dead = True
-        elif hyper.any_l2:
+            reg *= self._alive
+        params += grads  # w1
+        if not hyper.any_l1:
             params -= reg
-        self.version += 1
+            return
+        np.subtract(params, reg, out=reg)  # reg now holds w_new
+        np.multiply(params, reg, out=self._product)
+        np.less(self._product, 0.0, out=self._crossed)
+        np.copyto(params, reg)
+        if self._crossed.any():
+            params[self._crossed] = 0.0
+            self.dead |= self._crossed
+            np.logical_not(self.dead, out=self._crossed)
+            np.copyto(self._alive, self._crossed)
+            hyper.any_dead = True
 
     def _optimizer_step(self, count, hyper):
         """Momentum SGD and Adam (ours): turn the mean gradient into -lr * step, in grads."""
@@ -354,28 +365,40 @@ class Network:
         np.multiply(step, hyper.neg_lr, out=grads)
 
     # ---------------------------------------------------------------- evaluation
-    def losses(self, train, test):
-        """Mean loss and accuracy over the training set and the test set.
+    def losses(self, passes):
+        """Mean loss and accuracy over the training set and over the test set.
 
-        train, test: (inputs (S, n_0 + 1, N), targets (S, n_L, N), labels (S, N)), without the stack
-        axis when S == 1, with labels +-1, class indices or values. Returns (S, 4): train loss, test loss, train accuracy, test accuracy
-        (NaN where undefined: regression, or an empty set). The loss is the one trained on (half
-        squared error as the original shows it; cross-entropy when chosen), without the
-        regularisation term. The training set gets its own pass, so that with one full batch per
-        epoch the next epoch's forward pass is this one (see train_epoch).
+        passes: the forward passes that cover both sets, each (inputs (S, n_0 + 1, N), targets
+        (S, n_L, N), labels (S, N), purpose, n_train): its first n_train columns are training examples,
+        the rest test examples (arrays without the stack axis when S == 1; labels +-1, class indices or
+        values). One pass over both sets is cheapest; with one full batch per epoch the training set
+        gets a pass of its own through the training buffers, which the next epoch then reuses.
+        Returns (S, 4): train loss, test loss, train accuracy, test accuracy (NaN where undefined:
+        regression, or an empty set). The loss is the one trained on (half squared error as the
+        original shows it; cross-entropy when chosen), without the regularisation term.
         """
         S = self.stack
-        result = np.full((S, 4), np.nan)
-        for column, (inputs, targets, labels) in enumerate((train, test)):
+        totals = np.zeros((S, 4))  # summed losses (train, test), then correct counts (train, test)
+        counts = np.zeros(2)
+        for inputs, targets, labels, purpose, n_train in passes:
             N = inputs.shape[-1]
             if N == 0:
                 continue
-            plan = self.plan(N, "train" if column == 0 else "test")
+            plan = self.plan(N, purpose)
             out = self.forward(inputs, plan)
-            result[:, column] = self._per_example_loss(out, targets, plan).reshape(S, N).sum(axis=1) / N
-            if self.output != "linear":
-                result[:, column + 2] = self._correct(out, labels).reshape(S, N).sum(axis=1) / N
-        return result
+            plan.fresh = (id(inputs), self.version)
+            per_example = self._per_example_loss(out, targets, plan).reshape(S, N)
+            correct = None if self.output == "linear" else self._correct(out, labels).reshape(S, N)
+            for part, (start, stop) in enumerate(((0, n_train), (n_train, N))):
+                if stop > start:
+                    counts[part] += stop - start
+                    totals[:, part] += per_example[:, start:stop].sum(axis=1)
+                    if correct is not None:
+                        totals[:, 2 + part] += correct[:, start:stop].sum(axis=1)
+        if self.output == "linear":
+            totals[:, 2:] = np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(np.tile(counts, 2) > 0, totals / np.tile(counts, 2), np.nan)
 
     def _per_example_loss(self, out, targets, plan):
         if self.output in ("tanh", "linear"):
@@ -424,6 +447,7 @@ class Hyper:
         # (lr * rate) first, as nn.ts computes it, then masked to the weights.
         self.l1_step = np.broadcast_to((lr * l1) * net.is_weight, net.params.shape) if self.any_l1 else None
         self.l2_step = np.broadcast_to((lr * l2) * net.is_weight, net.params.shape) if self.any_l2 else None
+        self.l2_decay = 1.0 - self.l2_step if self.any_l2 else None
         self.optimizer = optimizer
         self.momentum = float(momentum)
         self.plain_sgd = optimizer == "sgd" and not self.momentum  # the original's update

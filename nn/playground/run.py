@@ -104,6 +104,12 @@ class Run:
             return features, np.ascontiguousarray(targets), labels
 
         self._train_set, self._test_set = prepare(self.train_data), prepare(self.test_data)
+        n_train = len(self.train_data)
+        if cfg.batchSize >= n_train:  # one batch per epoch: its loss pass is the next epoch's forward pass
+            self._loss_passes = [(*self._train_set, "train", n_train), (*self._test_set, "test", 0)]
+        else:
+            both = prepare(np.concatenate([self.train_data, self.test_data]))
+            self._loss_passes = [(*both, "eval", n_train)]
         self._batches = None
         self._train_order = None
 
@@ -189,7 +195,7 @@ class Run:
     def _record(self):
         """Append the losses over the full train and test sets (the original's getLoss) to the
         history, and notice divergence: any non-finite loss or parameter."""
-        train_loss, test_loss, train_acc, test_acc = self._net.losses(self._train_set, self._test_set)[0].tolist()
+        train_loss, test_loss, train_acc, test_acc = self._net.losses(self._loss_passes)[0].tolist()
         self.history.append(self.epoch, train_loss, test_loss, train_acc, test_acc, self._elapsed)
         finite = np.isfinite(train_loss) and (np.isfinite(test_loss) or not len(self.test_data))
         if not finite or not np.isfinite(self._net.params.sum()):

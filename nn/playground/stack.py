@@ -56,9 +56,12 @@ def train_stacked(runs: list[Run], epochs: int):
                   l1_rate=[x if r.cfg.regularization == "L1" else 0.0 for x, r in zip(rate, runs)],
                   l2_rate=[x if r.cfg.regularization == "L2" else 0.0 for x, r in zip(rate, runs)],
                   optimizer=first.cfg.optimizer, momentum=first.cfg.momentum)
-    train, test = ([np.stack(arrays) for arrays in zip(*(getattr(r, part) for r in runs))]
-                   for part in ("_train_set", "_test_set"))
+    train = [np.stack(arrays) for arrays in zip(*(r._train_set for r in runs))]
     batches = Batches(train[0], train[1], first.cfg.batchSize)
+    passes = [(*(np.stack(arrays) for arrays in zip(*(r._loss_passes[k][:3] for r in runs))),
+               *first._loss_passes[k][3:]) for k in range(len(first._loss_passes))]
+    if len(passes) == 2:  # the training pass must be the batch itself for the forward pass to be reused
+        passes[0] = (*train, *passes[0][3:])
     # Losses go into one table and reach the histories at the end: per-run bookkeeping every epoch
     # would cost as much as the stacked training itself.
     losses = np.full((epochs, S, 4), np.nan)
@@ -73,7 +76,7 @@ def train_stacked(runs: list[Run], epochs: int):
                 break
             start = time.perf_counter()
             net.train_epoch(batches, hyper)
-            losses[e] = net.losses(train, test)
+            losses[e] = net.losses(passes)
             elapsed += time.perf_counter() - start
             clock[e] = elapsed
             diverged = active & ~(np.isfinite(losses[e, :, 0]) & np.isfinite(net.params.sum(axis=1)))
