@@ -281,7 +281,8 @@ def session_socket(ws):
     try:
         session = Session(on_save=settings["PLAYGROUND_ON_SAVE"], save_interval=settings["PLAYGROUND_SAVE_INTERVAL"],
                           max_upload_rows=settings["PLAYGROUND_MAX_UPLOAD_ROWS"],
-                          max_upload_bytes=settings["PLAYGROUND_MAX_UPLOAD_BYTES"])
+                          max_upload_bytes=settings["PLAYGROUND_MAX_UPLOAD_BYTES"],
+                          load_run=functools.partial(continue_saved_run, current_app.extensions["runlog"]))
         try:
             stream(ws, session, fps=settings["PLAYGROUND_FPS"], max_commands=settings["PLAYGROUND_MAX_COMMANDS"],
                    frames_in_flight=settings["PLAYGROUND_FRAMES_IN_FLIGHT"],
@@ -371,17 +372,15 @@ def receive_messages(ws, wait: float, limit: int):
 # One feature, one blueprint (studies nested in it); it installs the run log as the sessions' on_save.
 
 import functools  # noqa: E402  (this block's own imports; they may move to the top)
-import multiprocessing  # noqa: E402
-import queue  # noqa: E402
 import re  # noqa: E402
-import threading  # noqa: E402
+import subprocess  # noqa: E402
 
 from flask import Response  # noqa: E402
 
 from nn.playground import export  # noqa: E402
 from nn.playground.config import DATASETS, REG_DATASETS  # noqa: E402
 from nn.playground.runlog import SORT_COLUMNS, SOURCES, RunLog, RunLogError  # noqa: E402
-from nn.playground.study import StudySpec, run_study  # noqa: E402
+from nn.playground.study import StudySpec  # noqa: E402
 
 runs = Blueprint("runs", __name__)
 studies = Blueprint("studies", __name__)
@@ -438,9 +437,21 @@ def save_page_run(runlog: ProcessRunLog, run: Run):
     """The sessions' on_save: keep the run in the log. Raises if the log refused, so the page can warn."""
     if run.epoch == 0:
         return  # an untrained network is not an attempt worth keeping
-    log = runlog.get()
+    try:
+        log = runlog.get()
+    except RunLogError as error:
+        raise RunLogError(f"this run is not being saved: {error}") from None
     if log.save(run) is None:
         raise RunLogError(f"this run is not being saved: {log.last_error}")
+
+
+def continue_saved_run(runlog: ProcessRunLog, run_id: int) -> Run:
+    """The sessions' load_run: the saved run as a Run, keeping its uid, so training on updates that same
+    record (its name, tags and notes stay) instead of copying it."""
+    log = runlog.get()
+    run = log.load_run(run_id)
+    run.uid = log.get(run_id)["uid"]
+    return run
 
 
 def open_log() -> RunLog:
@@ -643,58 +654,60 @@ def export_runs():
 # ---- studies: a sweep defined on the page, trained in a child process, reported when done
 
 class StudyProcess:
-    """The one study this server process may be running. It trains in a child process (started fresh, not
-    forked from this threaded server), which runs run_study with its own pool and its own RunLog connection
-    and reports progress on a queue."""
+    """The one study this server process may be running. It trains in a child process, the command line's
+    `sweep` (its own pool, its own RunLog connection; nothing shared with this threaded server). Progress
+    is read from the log itself (the study's saved runs), so it needs no channel and survives a reload."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.study_id = None
         self._process = None
-        self._queue = None
-        self._progress = None
+        self._started = None  # (monotonic time, runs already in the log) when it started, for the ETA
 
-    def start(self, spec: StudySpec, study_id: int, db_path, workers: int) -> dict | None:
+    def start(self, log: RunLog, spec: StudySpec, study_id: int, workers: int) -> dict | None:
         """Start the study; returns None, or the running study's progress if one is running already."""
         with self._lock:
-            if self._process is not None and self._process.is_alive():
-                return self._latest()
-            context = multiprocessing.get_context("spawn")
-            self._queue = context.Queue()
-            self._process = context.Process(target=train_study, args=(spec.to_dict(), db_path, workers, self._queue),
-                                            name=f"study {study_id}")
-            self._process.start()
+            if self._process is not None and self._process.poll() is None:
+                return self._progress(log)
+            self._process = subprocess.Popen(sweep_command(spec, log.path, workers), stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.study_id = study_id
-            self._progress = {"study_id": study_id, "total": len(spec.tasks()), "done": 0, "eta": None}
+            self._started = (time.monotonic(), len(log.study_labels(study_id)))
             return None
 
-    def progress(self, study_id: int) -> dict | None:
-        """The latest progress of `study_id` if this process runs (or ran) it, with its state."""
-        with self._lock:
-            if study_id != self.study_id:
-                return None
-            return self._latest()
-
-    def running(self) -> dict | None:
+    def running(self, log: RunLog) -> dict | None:
         """The running study's progress, or None when none is running."""
         with self._lock:
-            return self._latest() if self._process is not None and self._process.is_alive() else None
+            alive = self._process is not None and self._process.poll() is None
+            return self._progress(log) if alive else None
 
-    def _latest(self) -> dict:
-        alive = self._process.is_alive()  # before reading: a child that has exited has sent everything
-        while True:
-            try:
-                self._progress.update(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        state = "running" if alive else "finished" if self._progress.get("finished") else "failed"
-        return {**self._progress, "state": state}
+    def progress(self, log: RunLog, study_id: int) -> dict | None:
+        """Progress of `study_id` with its state if this process started it, else None."""
+        with self._lock:
+            return self._progress(log) if study_id == self.study_id else None
+
+    def _progress(self, log: RunLog) -> dict:
+        exit_code = self._process.poll()  # first: once it has exited, every run it trained is in the log
+        total = len(StudySpec.from_dict(log.get_study(self.study_id)["spec"]).tasks())
+        done = len(log.study_labels(self.study_id))
+        began, done_before = self._started
+        trained = done - done_before
+        eta = (time.monotonic() - began) / trained * (total - done) if exit_code is None and trained > 0 else None
+        state = "running" if exit_code is None else "finished" if exit_code == 0 and done >= total else "failed"
+        return {"study_id": self.study_id, "total": total, "done": done, "skipped": done_before, "eta": eta,
+                "state": state}
 
 
-def train_study(spec: dict, db_path, workers: int, queue):
-    """The study's child process: run the study (skipping runs already in the log), reporting on `queue`."""
-    result = run_study(StudySpec.from_dict(spec), RunLog(db_path), workers=workers, on_progress=queue.put)
-    queue.put({**result, "finished": True})
+def sweep_command(spec: StudySpec, db_path, workers: int) -> list[str]:
+    """The `python -m nn.playground sweep` command that runs exactly this study (same spec, so same study)."""
+    from nn.playground.cli import option_name
+
+    command = [sys.executable, "-m", "nn.playground", "sweep", "--url", spec.base.to_url(), "--quiet",
+               "--seeds", ",".join(spec.seeds), "--epochs", str(spec.epochs), "--workers", str(workers),
+               "--db", str(db_path)]
+    for factor in spec.factors:
+        command += [f"--{option_name(factor.name)}", *(level.label for level in factor.levels)]
+    return command
 
 
 @studies.get("/studies")
@@ -756,12 +769,12 @@ def start_study():
     if total > MAX_STUDY_RUNS:
         raise ApiError(f"this study has {total} runs; allowed: at most {MAX_STUDY_RUNS} from the page "
                        "(use `python -m nn.playground sweep` for bigger ones)", "settings")
-    study_process = current_app.extensions["study"]
-    running = study_process.running()
+    study_process, log = current_app.extensions["study"], open_log()
+    running = study_process.running(log)
     if running is None:
-        study_id = open_log().study(spec.key, spec.to_dict())
+        study_id = log.study(spec.key, spec.to_dict())
         workers = max(1, min(2, int(current_app.config["PLAYGROUND_STUDY_WORKERS"])))
-        running = study_process.start(spec, study_id, current_app.extensions["runlog"].path, workers)
+        running = study_process.start(log, spec, study_id, workers)
     if running is not None:
         return jsonify(error=f"a study is running (study {running['study_id']}: {running['done']} of "
                              f"{running['total']} runs done); start this one when it has finished",
@@ -814,9 +827,9 @@ def study_progress(study_id):
     server process; starting it again trains what is missing)."""
     log = open_log()
     study = get_study(log, study_id)
-    done = len(log.study_labels(study["id"]))
-    progress = current_app.extensions["study"].progress(study["id"])
+    progress = current_app.extensions["study"].progress(log, study["id"])
     if progress is None:
+        done = len(log.study_labels(study["id"]))
         total = len(StudySpec.from_dict(study["spec"]).tasks())
         progress = {"study_id": study["id"], "total": total, "done": done, "eta": None,
                     "state": "finished" if done >= total else "incomplete"}

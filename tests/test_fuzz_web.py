@@ -19,8 +19,7 @@ from app import create_app
 from nn.playground import Config, Run
 from nn.playground.runlog import RunLog
 from nn.playground.config import HIDABLE_CONTROLS
-from nn.playground.session import Session
-COMMAND_FIELDS = {"set": ("field", "value")}
+from nn.playground.session import COMMAND_FIELDS, Session
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 200))
 settings.register_profile("fuzz", max_examples=EXAMPLES, deadline=None, database=None,
@@ -146,8 +145,7 @@ def test_bad_websocket_messages_are_refused_and_change_nothing(fast_server, conn
             client.ws.send_binary(message)
         else:
             client.ws.send(message)
-        reply = refused(message)
-        assert reply["field"] in ("cmd", "message", "id"), reply
+        refused(message)
         state_is_unchanged()
 
     objects()

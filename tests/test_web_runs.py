@@ -3,6 +3,7 @@ and every run the page trains landing in the log by itself."""
 import csv
 import io
 import json
+import time
 
 import pytest
 
@@ -209,9 +210,7 @@ def test_a_session_saves_its_run_to_the_log_through_the_websocket(make_live_serv
         assert list(log.history(summary["id"])["epoch"]) == [0, 1, 2, 3]
 
 
-def test_training_saves_every_few_seconds_and_at_disconnect(make_live_server, db_path):
-    import time
-
+def test_training_saves_every_few_seconds(make_live_server, db_path):
     from conftest import SessionClient
 
     server = make_live_server({"PLAYGROUND_DB": db_path, "PLAYGROUND_SAVE_INTERVAL": 0.2})
@@ -228,5 +227,67 @@ def test_training_saves_every_few_seconds_and_at_disconnect(make_live_server, db
             if runs and runs[0]["epochs"] > 0:
                 break
         assert runs and runs[0]["epochs"] > 0
+    finally:
+        session.close()
+
+
+def test_a_saved_run_continues_where_it_stopped_and_stays_one_record(make_live_server, db_path, saved):
+    from conftest import SessionClient
+
+    server = make_live_server({"PLAYGROUND_DB": db_path})
+    session = SessionClient(server.ws_url)
+    try:
+        session.frame()
+        after = session.send({"cmd": "load_run", "run": saved["spiral"]})
+        header, _ = session.frame(after)
+        assert header["epoch"] == 5 and header["config"]["dataset"] == "spiral"
+        assert header["config"]["networkShape"] == [8, 8]
+        assert header["history"]["start"] == 0 and header["history"]["epoch"] == [0, 1, 2, 3, 4, 5]
+        after = session.send({"cmd": "step"})
+        header, _ = session.frame(after)
+        assert header["epoch"] == 6
+    finally:
+        session.close()
+    with RunLog(db_path) as log:
+        deadline = time.monotonic() + 10  # the server saves as soon as it notices the disconnect
+        while log.get(saved["spiral"])["epochs"] != 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        record = log.get(saved["spiral"])
+        assert record["epochs"] == 6 and record["name"] == "spiral deep"
+        assert list(record["history"]["epoch"]) == list(range(7))
+        assert len(log.list_runs()) == 3  # continued in place, not copied
+
+
+def test_loading_a_run_that_is_not_there_is_an_error_naming_run(make_live_server, db_path, saved):
+    from conftest import SessionClient
+
+    server = make_live_server({"PLAYGROUND_DB": db_path})
+    session = SessionClient(server.ws_url)
+    try:
+        session.frame()
+        for bad in (4242, 0, "1", True):
+            session.send({"cmd": "load_run", "run": bad})
+            reply = session.reply()
+            assert reply["type"] == "error" and reply["field"] == "run", reply
+    finally:
+        session.close()
+
+
+def test_when_the_run_log_cannot_be_written_training_goes_on_with_a_warning(make_live_server, tmp_path):
+    from conftest import SessionClient
+
+    not_a_folder = tmp_path / "a file"
+    not_a_folder.write_text("the run log cannot live under a file")
+    server = make_live_server({"PLAYGROUND_DB": not_a_folder / "runs.sqlite"})
+    session = SessionClient(server.ws_url)
+    try:
+        session.frame()
+        session.send({"cmd": "step"})
+        after = session.send({"cmd": "reset"})  # Reset offers the trained run to the log, which refuses
+        header, _ = session.frame(after)
+        assert header["warning"] and "cannot open" in header["warning"]
+        after = session.send({"cmd": "step"})
+        header, _ = session.frame(after)
+        assert header["epoch"] == 1  # training goes on
     finally:
         session.close()

@@ -93,6 +93,24 @@ def test_open_a_run_in_the_playground_and_train_on_from_its_epoch(page, runs_ser
     assert page.evaluate("window.playground.frame.header.config.dataset") == "spiral"
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function("document.querySelector('[data-testid=epoch]').textContent === '000,013'")
-    # The loss chart goes on from the saved history: 14 points, epochs 0..13.
-    assert page.evaluate("window.playground.history.epoch.length") == 14
+    # The loss chart goes on from the saved history: epochs 0..13 in both curves.
+    page.wait_for_function("document.getElementById('linechart').data.every(t => t.x.length === 14)")
+    assert page.evaluate("document.getElementById('linechart').data[0].x[0]") == 0
+    # The page's URL forgot the run but kept its settings: a reload starts from these settings.
+    assert "run=" not in page.url and "dataset=spiral" in page.url
     assert not page.console_errors
+
+
+def test_the_page_warns_when_runs_are_not_being_saved_and_trains_on(page, make_live_server, tmp_path):
+    not_a_folder = tmp_path / "a file"
+    not_a_folder.write_text("the run log cannot live under a file")
+    server = make_live_server({"PLAYGROUND_DB": not_a_folder / "runs.sqlite"})
+    page.goto(server.url + "/")
+    page.wait_for_function("window.playground && window.playground.frame !== null")
+    assert not page.get_by_test_id("warning").is_visible()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_role("button", name="Reset", exact=True).click()  # Reset offers the run to the log
+    page.get_by_test_id("warning").wait_for(state="visible")
+    assert "not being saved" in page.get_by_test_id("warning").text_content()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function("document.querySelector('[data-testid=epoch]').textContent === '000,001'")

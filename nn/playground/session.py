@@ -58,7 +58,7 @@ COMMAND_FIELDS = {
     "play": (), "pause": (), "step": (), "reset": (), "regenerate": (), "history": (),
     "set": ("field", "value"), "load": ("url", "config"), "data": ("csv",),
     "set_weight": ("layer", "source", "dest", "value"), "set_bias": ("layer", "node", "value"),
-    "speed": ("value",), "focus": ("layer", "node"),
+    "speed": ("value",), "focus": ("layer", "node"), "load_run": ("run",),
 }
 MAX_ID_LENGTH = 100  # a command id is echoed in every frame: keep it short
 
@@ -140,8 +140,10 @@ class Session:
 
     def __init__(self, config: Config | None = None, *, on_save: Callable[[Run], None] | None = None,
                  save_interval: float = 5.0, clock: Callable[[], float] = time.monotonic,
-                 max_upload_rows: int = 10_000, max_upload_bytes: int = 1_000_000):
+                 max_upload_rows: int = 10_000, max_upload_bytes: int = 1_000_000,
+                 load_run: Callable[[int], Run] | None = None):
         self.run = Run(config if config is not None else Config())
+        self._load_run = load_run  # run id -> the saved Run, ready to continue (the run log's load_run)
         self.playing = False
         self.save_warning: str | None = None  # why the run log refused the last save, shown by the page
         self._max_upload_rows = max_upload_rows
@@ -316,6 +318,23 @@ class Session:
         sizes = self.run.layer_sizes
         layer = _index(command, "layer", len(sizes))
         self.focus = (layer, _index(command, "node", sizes[layer]))
+
+    def _cmd_load_run(self, command):
+        """Continue a saved run (the Runs page's "Open"): its settings, data, weights and history."""
+        run_id = command.get("run")
+        if isinstance(run_id, bool) or not isinstance(run_id, int) or not 1 <= run_id < 2**63:
+            raise CommandError(f"run={run_id!r:.80} is not allowed; allowed: a saved run's id, a whole number "
+                               "from 1", "run")
+        if self._load_run is None:
+            raise CommandError("this server keeps no run log to load runs from", "run")
+        try:
+            run = self._load_run(run_id)
+        except ValueError as error:  # no such run, or one stored unreadable: this session carries on as it was
+            raise CommandError(str(error), "run") from None
+        self._save()
+        self.run = run
+        self.playing = False
+        self._fix_focus()
 
     def _cmd_history(self, command):
         rows = self.run.history.rows()

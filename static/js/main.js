@@ -20,6 +20,8 @@ const page = {
   waitingFor: null,    // id of the initial "load": until a frame acknowledges it, the hash is not rewritten
   replies: new Map(),  // id -> resolve, for commands whose reply we wait for
   stats: { frames: 0, drawMs: [] },  // frames drawn, and the time to draw each of the last 300
+  // The connection: lost (reconnecting), how many tries so far, why the server closed it (busy, idle).
+  link: { lost: false, tries: 0, busy: false, idle: null, saveWarning: null },
 };
 
 // ---- talking to the session --------------------------------------------------------------------------
@@ -45,11 +47,25 @@ function connect() {
   page.socket = socket;
   socket.addEventListener("open", () => {
     showError(null);
-    if (location.hash.length > 1) page.waitingFor = send({ cmd: "load", url: location.hash });
+    const query = new URLSearchParams(location.search);
+    const saved = query.get("run");  // /?run=<id>#<settings>: the Runs page's "Open" continues a saved run
+    if (saved !== null && /^[0-9]+$/.test(saved)) {
+      query.delete("run");  // once: a reload keeps the settings in the hash, not the old run
+      const rest = query.toString();
+      history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+      page.waitingFor = send({ cmd: "load_run", run: Number(saved) });
+    } else if (location.hash.length > 1) page.waitingFor = send({ cmd: "load", url: location.hash });
   });
   socket.addEventListener("message", event => {
     if (typeof event.data === "string") onReply(JSON.parse(event.data));
     else {
+      if (page.link.lost) {
+        // Sessions live in their connection, so whatever happened, this one is new; the URL brought the setup back.
+        page.link.lost = false;
+        page.link.tries = 0;
+        showConnection("Reconnected. The server restarted or the connection dropped, so this is a new session: " +
+                       "the same settings, training from epoch 0. Runs saved before are on the Runs page.");
+      }
       const began = performance.now();
       onFrame(decodeFrame(event.data));
       const drawMs = performance.now() - began;
@@ -61,13 +77,33 @@ function connect() {
     }
   });
   socket.addEventListener("close", () => {
-    showError("Lost the connection to the server; reload the page to start a new session.");
     setText("#run-state", "disconnected");
+    if (page.link.idle) { showConnection(page.link.idle); return; }  // closed for idleness: the user reloads
+    // Reconnect by itself, backing off 1, 2, 4, 8, then every 10 s: a restarted server or a laptop waking up.
+    const delay = Math.min(10, 2 ** page.link.tries);
+    page.link.tries += 1;
+    page.link.lost = true;
+    showConnection(`${page.link.busy ? "The server is busy" : "Lost the connection to the server"}; ` +
+                   `reconnecting in ${delay} s…`);
+    page.link.busy = false;
+    setTimeout(connect, delay * 1000);
   });
 }
 
+function showConnection(message) {
+  const line = $("#connection");
+  line.textContent = message || "";
+  line.hidden = !message;
+}
+
 function onReply(reply) {
-  if (reply.id === page.waitingFor) page.waitingFor = null;
+  if (reply.type === "closed") { page.link.idle = reply.error; return; }
+  if (reply.type === "error" && reply.error.startsWith("server busy")) { page.link.busy = true; return; }
+  if (reply.id === page.waitingFor) {
+    page.waitingFor = null;
+    // The saved run is gone (or unreadable): the error says so, and its settings still come from the hash.
+    if (reply.cmd === "load_run" && location.hash.length > 1) page.waitingFor = send({ cmd: "load", url: location.hash });
+  }
   const resolve = page.replies.get(reply.id);
   if (resolve) { page.replies.delete(reply.id); resolve(reply); }
   if (reply.type === "error") {
@@ -89,6 +125,11 @@ function onFrame(frame) {
   page.frame = frame;
   if (page.waitingFor !== null && header.ack !== null && header.ack >= page.waitingFor) page.waitingFor = null;
   if (header.config) applyConfig(header.config, header.url);
+  if ((header.warning || null) !== page.link.saveWarning) {  // the run log refused a save: training goes on
+    page.link.saveWarning = header.warning || null;
+    $("#save-warning").textContent = header.warning ? `Warning: ${header.warning}. Training goes on.` : "";
+    $("#save-warning").hidden = !header.warning;
+  }
   if (arrays.train) page.points = { train: arrays.train, test: arrays.test };
   if (page.waitingFor === null) writeHash();
 
