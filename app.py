@@ -803,12 +803,14 @@ def study_spec(body: dict) -> StudySpec:
             options[field] = text.split()
     seeds = body.get("seeds", 1)
     if isinstance(seeds, str):
-        seeds = int(seeds) if seeds.strip().isdigit() else [s.strip() for s in re.split(r"[,\s]+", seeds) if s.strip()]
+        seeds = [s for s in re.split(r"[,\s]+", seeds) if s]
+    if isinstance(seeds, list) and len(seeds) == 1 and re.fullmatch(r"[0-9]+", str(seeds[0])):
+        seeds = int(seeds[0])  # as on the command line: one number is a count ("3" -> s0, s1, s2)
     if not isinstance(seeds, (int, list)) or isinstance(seeds, bool):
         raise ApiError(f"seeds={seeds!r} is not allowed; allowed: a count 1..1000 or seeds separated by commas",
                        "seeds")
     epochs = body.get("epochs", 100)
-    if isinstance(epochs, str) and epochs.strip().isdigit():
+    if isinstance(epochs, str) and re.fullmatch(r"\s*[0-9]{1,9}\s*", epochs):
         epochs = int(epochs)
     try:
         base = Config.from_url(url) if url.strip() else Config()

@@ -24,6 +24,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data_folder(tmp_path_factory):
+    """Tests never touch the user's own run log: the default data folder (platformdirs follows
+    XDG_DATA_HOME) points into pytest's temporary folder, for servers started as subprocesses too."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
+
+
 @pytest.fixture
 def app():
     return create_app({"TESTING": True})

@@ -225,7 +225,7 @@ def test_no_http_request_gets_a_500(tmp_path):
         response = client.open(path, method=method, data=body, content_type=content_type, query_string=query)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         assert response.status_code < 500, f"{method} {path} {body!r:.200} -> {response.status_code}"
-        if response.status_code == 400 and path.startswith("/api/") and response.is_json:
+        if response.status_code == 400 and path.startswith("/api/") and response.is_json and method != "HEAD":
             assert isinstance(response.get_json().get("error"), str)
         if "static" in rule.endpoint and ".." in path:
             assert response.status_code in (404, 400, 403, 405)

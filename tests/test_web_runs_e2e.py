@@ -114,3 +114,29 @@ def test_the_page_warns_when_runs_are_not_being_saved_and_trains_on(page, make_l
     assert "not being saved" in page.get_by_test_id("warning").text_content()
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function("document.querySelector('[data-testid=epoch]').textContent === '000,001'")
+
+
+def test_a_study_started_from_the_page_shows_progress_then_its_report(page, make_live_server, tmp_path, artifacts):
+    server = make_live_server({"PLAYGROUND_DB": tmp_path / "runs.sqlite"})
+    page.goto(server.url + "/studies")
+    page.get_by_label("Learning rates").fill("0.01 0.1")
+    page.get_by_label("Network shapes").fill("3")
+    page.get_by_label("Seeds (how many, or names)").fill("2")
+    page.get_by_label("Epochs per run").fill("10")
+    page.get_by_role("button", name="Start study").click()
+    page.wait_for_url("**/studies/1")
+    page.wait_for_function("document.querySelector('[data-testid=study-progress]').dataset.state === 'finished'")
+    assert page.get_by_test_id("study-progress").text_content().startswith("finished: 4 of 4 runs")
+    report = page.frame_locator("#study-report")
+    report.get_by_role("heading", name="Leaderboard").wait_for()
+    page.screenshot(path=artifacts / "study-page.png")
+    assert not page.blocked_requests and not page.console_errors
+
+
+def test_a_bad_study_names_the_field_on_the_page(page, make_live_server, tmp_path):
+    server = make_live_server({"PLAYGROUND_DB": tmp_path / "runs.sqlite"})
+    page.goto(server.url + "/studies")
+    page.get_by_label("Learning rates").fill("0.01 fast")
+    page.get_by_role("button", name="Start study").click()
+    page.get_by_test_id("study-error").filter(has_text="learningRate").wait_for()
+    assert page.get_by_label("Learning rates").get_attribute("aria-invalid") == "true"
