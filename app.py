@@ -17,23 +17,30 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402 (after the thread settings above)
+import functools  # noqa: E402
 import hmac  # noqa: E402
 import ipaddress  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import secrets  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
 from functools import lru_cache  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
 
 import numpy as np  # noqa: E402
 import plotly  # noqa: E402
-from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request, send_from_directory  # noqa: E402
+from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, render_template,  # noqa: E402
+                   request, send_from_directory)
 from flask_sock import Sock  # noqa: E402
 
-from nn.playground import Config, Run  # noqa: E402
+from nn.playground import Config, Run, export  # noqa: E402
+from nn.playground.config import DATASETS, REG_DATASETS  # noqa: E402
+from nn.playground.runlog import SORT_COLUMNS, SOURCES, RunLog, RunLogError  # noqa: E402
 from nn.playground.session import SPEEDS, Session, field_named_in, json_value  # noqa: E402
+from nn.playground.study import StudySpec  # noqa: E402
 
 PLOTLY_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 
@@ -370,17 +377,6 @@ def receive_messages(ws, wait: float, limit: int):
 
 # ---- the run log: every run the page trains, the Runs page and its API, studies ---------------------------
 # One feature, one blueprint (studies nested in it); it installs the run log as the sessions' on_save.
-
-import functools  # noqa: E402  (this block's own imports; they may move to the top)
-import re  # noqa: E402
-import subprocess  # noqa: E402
-
-from flask import Response  # noqa: E402
-
-from nn.playground import export  # noqa: E402
-from nn.playground.config import DATASETS, REG_DATASETS  # noqa: E402
-from nn.playground.runlog import SORT_COLUMNS, SOURCES, RunLog, RunLogError  # noqa: E402
-from nn.playground.study import StudySpec  # noqa: E402
 
 runs = Blueprint("runs", __name__)
 studies = Blueprint("studies", __name__)

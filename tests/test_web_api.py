@@ -108,8 +108,12 @@ def test_python_app_py_binds_to_localhost_without_the_debugger(monkeypatch, caps
     app_module.main([])
     assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 5000 and calls[0]["debug"] is False
     assert "http://127.0.0.1:5000/" in capsys.readouterr().out
-    app_module.main(["--host", "0.0.0.0", "--port", "8080", "--debug"])
-    assert calls[1]["host"] == "0.0.0.0" and calls[1]["port"] == 8080 and calls[1]["debug"] is True
+    app_module.main(["--port", "8080", "--debug"])  # the debugger only when asked for ...
+    assert calls[1]["host"] == "127.0.0.1" and calls[1]["port"] == 8080 and calls[1]["debug"] is True
+    with pytest.raises(SystemExit) as refused:  # ... and never where another machine could reach it
+        app_module.main(["--host", "0.0.0.0", "--debug"])
+    assert refused.value.code == 2 and len(calls) == 2
+    assert "--debug" in capsys.readouterr().err
 
 
 def free_port():

@@ -35,6 +35,7 @@ from typing import Callable
 import numpy as np
 
 from nn.playground import Config, Run
+from nn.playground.run import LIVE_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,6 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, "max")
 BOUNDARY_DENSITY = 100
 THUMBNAIL_DENSITY = 10
 
-#: Config fields the original applies without a reset; changing any other field may discard the attempt,
-#: so the session offers it to `on_save` first.
-LIVE_FIELDS = frozenset({"learningRate", "showTestData", "discretize", "hide", "hideText", "collectStats",
-                         "tutorial"})
 
 HISTORY_COLUMNS = ("epoch", "wall_time", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
 
@@ -245,7 +242,7 @@ class Session:
             value = frozenset(value)
         elif isinstance(value, list):
             value = tuple(value)
-        if field not in LIVE_FIELDS:
+        if field not in LIVE_FIELDS:  # the change may discard the attempt: save it first
             self._save()
         try:
             outcome = self.run.update(**{field: value})
