@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -86,6 +87,25 @@ def make_live_server():
     yield start
     for server in servers:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def wait_for_session_place():
+    """A function: has a new WebSocket client of `ws_url` got a frame (a free session place) within
+    `attempts` tries? The server notices a closed or vanished client within its loop's wait (~1 s)."""
+    import websocket
+
+    def wait(ws_url: str, attempts: int = 100) -> bool:
+        for _ in range(attempts):
+            client = websocket.create_connection(ws_url, timeout=20)
+            message = client.recv()
+            client.close()
+            if isinstance(message, bytes):
+                return True
+            time.sleep(0.05)
+        return False
+
+    return wait
 
 
 @pytest.fixture(scope="session")

@@ -65,7 +65,7 @@ def test_limits_can_be_set_from_the_environment(monkeypatch):
 
 # ---- sessions at once ---------------------------------------------------------------------------------------
 
-def test_past_the_session_limit_a_client_is_told_the_server_is_busy(make_live_server, connect):
+def test_past_the_session_limit_a_client_is_told_the_server_is_busy(make_live_server, connect, wait_for_session_place):
     server = make_live_server({"PLAYGROUND_MAX_SESSIONS": 2})
     first, second = connect(server.ws_url), connect(server.ws_url)
     first.frame(), second.frame()
@@ -77,15 +77,7 @@ def test_past_the_session_limit_a_client_is_told_the_server_is_busy(make_live_se
     first.send({"cmd": "step"})
     assert first.frame()[0]["epoch"] == 1
     second.close()
-    for _ in range(100):  # the server notices the close within its loop's wait (at most ~1 s)
-        ws = websocket.create_connection(server.ws_url, timeout=20)
-        message = ws.recv()
-        ws.close()
-        if isinstance(message, bytes):
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError("the freed session place was never given to a new client")
+    assert wait_for_session_place(server.ws_url), "the freed session place was never given to a new client"
 
 
 # ---- idle sessions ------------------------------------------------------------------------------------------
