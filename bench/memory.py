@@ -20,21 +20,21 @@ from nn.playground.runlog import snapshot  # noqa: E402
 from nn.playground.session import Session  # noqa: E402
 
 
-def rss_mb() -> float:
-    """This process's resident memory in MB (VmRSS)."""
+def status_mb(field: str) -> float:
+    """A memory figure of this process in MB from /proc/self/status (VmRSS: resident, VmHWM: peak)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def rss_mb() -> float:
+    return status_mb("VmRSS")
 
 
 def peak_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return status_mb("VmHWM")
 
 
 def main(argv=None):

@@ -54,7 +54,6 @@ class _Plan:
         starts = np.cumsum([0] + [n + 1 for n in sizes[1:L]]).tolist()  # where layer l's block starts
         self.h = squeeze(np.ones((S, starts[-1] + sizes[L], rows)))  # [a_1; 1; a_2; 1; ...; out]
         self.deriv_all = squeeze(np.zeros((S, starts[-1] + sizes[L], rows)))
-        self.hidden_span, self.hidden_deriv = self.h[..., :starts[-1], :], self.deriv_all[..., :starts[-1], :]
         self.a_ext = [None] * L  # [a_l; 1]; index 0 unused (the inputs come from the data)
         self.act_out = [None] * (L + 1)  # where f(z_l) is written
         self.deriv = [None] * (L + 1)
@@ -74,7 +73,9 @@ class _Plan:
         elif net._output_shares_derivative:  # f' of every hidden layer and of a tanh output: one call
             self.shared_derivative = (net._shared_derivative.derivative, self.h, self.deriv_all)
         else:
-            self.shared_derivative = (net._shared_derivative.derivative, self.hidden_span, self.hidden_deriv)
+            hidden = slice(0, starts[-1])  # the hidden layers' rows (with their rows of ones, harmless)
+            self.shared_derivative = (net._shared_derivative.derivative, self.h[..., hidden, :],
+                                      self.deriv_all[..., hidden, :])
         self.scratch = squeeze(np.empty((S, sizes[L], rows)))
         # What the forward pass walks: for hidden layer l, [W_l^T b_l], z_l, f_l, f_l(z_l), [a_l; 1].
         self.forward_steps = [(net.layer_params[l], self.z[l], net.activations[l].function, self.act_out[l],
@@ -194,11 +195,6 @@ class Network:
             np.logical_not(self.dead, out=self._crossed)
             np.copyto(self._alive, self._crossed)
         self.version += 1
-
-    def forget_accumulators(self):
-        """Drop carried derivatives and optimizer state (after a reset, nn.ts has a new network)."""
-        self._carried = 0
-        self._optimizer_state.clear()
 
     # ---------------------------------------------------------------- passes
     def plan(self, rows: int, purpose: str = "train") -> _Plan:

@@ -250,7 +250,8 @@ class Run:
         """The Regenerate button: a new seed and new data; the network keeps training on it."""
         self._new_seed()
         self._make_data()
-        # The losses now refer to other data; the history continues from the same epoch.
+        # The weights are unchanged, but the last loss pass was over the old data: a new version keeps
+        # Network.train_epoch from taking it for a pass over the new arrays (which may reuse old ids).
         self._net.version += 1
 
     @property

@@ -56,12 +56,12 @@ def train_stacked(runs: list[Run], epochs: int):
                   l1_rate=[x if r.cfg.regularization == "L1" else 0.0 for x, r in zip(rate, runs)],
                   l2_rate=[x if r.cfg.regularization == "L2" else 0.0 for x, r in zip(rate, runs)],
                   optimizer=first.cfg.optimizer, momentum=first.cfg.momentum)
-    train = [np.stack(arrays) for arrays in zip(*(r._train_set for r in runs))]
+    train = stacked(r._train_set for r in runs)
     batches = Batches(train[0], train[1], first.cfg.batchSize)
-    passes = [(*(np.stack(arrays) for arrays in zip(*(r._loss_passes[k][:3] for r in runs))),
-               *first._loss_passes[k][3:]) for k in range(len(first._loss_passes))]
-    if len(passes) == 2:  # the training pass must be the batch itself for the forward pass to be reused
-        passes[0] = (*train, *passes[0][3:])
+    # The loss passes each run makes, stacked. A pass over the training set is the `train` arrays
+    # themselves, so that with one full batch the next epoch reuses it as its forward pass.
+    passes = [(*(train if purpose == "train" else stacked(r._loss_passes[k][:3] for r in runs)), purpose, n_train)
+              for k, (*_, purpose, n_train) in enumerate(first._loss_passes)]
     # Losses go into one table and reach the histories at the end: per-run bookkeeping every epoch
     # would cost as much as the stacked training itself.
     losses = np.full((epochs, S, 4), np.nan)
@@ -92,6 +92,11 @@ def train_stacked(runs: list[Run], epochs: int):
         run._elapsed = elapsed  # the stack's wall time: these runs trained together
         if active[s]:
             _copy_back(net, s, run)
+
+
+def stacked(per_run) -> list[np.ndarray]:
+    """[(a, b, ...) per run] -> [a stacked over runs, b stacked over runs, ...]."""
+    return [np.stack(arrays) for arrays in zip(*per_run)]
 
 
 def _copy_back(net: Network, s: int, run: Run):
