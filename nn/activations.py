@@ -16,6 +16,21 @@ import numpy as np
 from .module import Module
 
 
+def _constants(value):
+    """value as read-only 0-d arrays, one per float dtype. A ufunc converts a Python float on every
+    call, which costs as much as the arithmetic on the playground's tiny arrays; a 0-d array of the
+    operand's own dtype it takes as is. Look one up with ``_ONE.get(x.dtype, 1.0)``."""
+    arrays = {}
+    for dtype in (np.float16, np.float32, np.float64, np.longdouble):
+        array = np.array(value, dtype=dtype)
+        array.flags.writeable = False
+        arrays[array.dtype] = array
+    return arrays
+
+
+_ZERO, _ONE = _constants(0.0), _constants(1.0)
+
+
 def _buffer(x, out):
     """The array to write the result into: ``out`` if given, else a new one (an
     array even for 0-d x, where ufuncs without out= would return a scalar)."""
@@ -68,21 +83,22 @@ class ReLU(Activation):
     playground)."""
 
     def function(self, x, out=None):
-        return np.maximum(x, 0.0, out=out)
+        return np.maximum(x, _ZERO.get(x.dtype, 0.0), out=out)
 
     def derivative(self, x, y, out=None):
-        return np.greater(x, 0.0, out=_buffer(x, out))
+        # y = max(x, 0) >= 0, so sign(y) is 1 where x > 0 and 0 elsewhere: one call, where x > 0
+        # would also cast its booleans to floats.
+        return np.sign(y, _buffer(x, out))
 
 
 class Tanh(Activation):
     """f(x) = tanh(x); f'(x) = 1 - tanh(x)^2 = 1 - y^2."""
 
-    def function(self, x, out=None):
-        return np.tanh(x, out=out)
+    function = np.tanh  # the ufunc itself, f(x, out=None): no Python call around it
 
     def derivative(self, x, y, out=None):
-        out = np.multiply(y, y, out=_buffer(x, out))
-        return np.subtract(1.0, out, out=out)
+        out = np.multiply(y, y, _buffer(x, out))
+        return np.subtract(_ONE.get(out.dtype, 1.0), out, out)
 
 
 class Sigmoid(Activation):
@@ -92,8 +108,8 @@ class Sigmoid(Activation):
         return sigmoid(x, out=out)
 
     def derivative(self, x, y, out=None):
-        out = np.subtract(1.0, y, out=_buffer(x, out))
-        return np.multiply(out, y, out=out)
+        out = np.subtract(_ONE.get(y.dtype, 1.0), y, _buffer(x, out))
+        return np.multiply(out, y, out)
 
 
 class LeakyReLU(Activation):

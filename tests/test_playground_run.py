@@ -220,3 +220,28 @@ def test_custom_data():
     assert len(run.train_data) == 100 and run.history.last()["test_accuracy"] > 0.9
     with pytest.raises(ValueError, match="data"):
         Run(Config.from_url("dataset=custom"))
+
+
+def test_grid_passes_never_disturb_training():
+    # 400 training points in one batch of 400: the loss pass doubles as the next epoch's forward
+    # pass; a 20 x 20 grid pass has the same 400 columns and must not overwrite it.
+    cfg = Config(dataset="circle", percTrainData=80, batchSize=400, learningRate=0.1)
+    watched, plain = Run(cfg), Run(cfg)
+    for _ in range(3):
+        watched.train(2)
+        watched.boundary(20)
+        watched.neuron_maps(20)
+        plain.train(2)
+    assert np.array_equal(watched.history.array()[:, :5], plain.history.array()[:, :5])
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(watched.weights(), plain.weights()))
+
+
+def test_pictures_returned_earlier_stay_as_they_were():
+    run = Run(Config(dataset="spiral"))
+    boundary, maps = run.boundary(20), run.neuron_maps(20)
+    kept = boundary.copy(), [m.copy() for m in maps]
+    run.train(5)
+    run.boundary(20)
+    run.neuron_maps(20)
+    assert np.array_equal(boundary, kept[0])
+    assert all(np.array_equal(m, k) for m, k in zip(maps, kept[1]))

@@ -6,18 +6,24 @@ Within a batch the weights are fixed, so the sum of the per-example derivatives 
 product over the batch; that is the only change made here. The update keeps nn.ts's order of
 operations, so results agree with the original to float rounding.
 
-Layout (these nets are tiny, so time goes to the number of NumPy calls, not to arithmetic; every
-array a call touches is contiguous, which keeps each call on BLAS's and ufuncs' fast paths):
+Layout (these nets are tiny, so time goes to the number of NumPy calls and to how much each call
+costs, not to arithmetic; every matrix a product reads is a contiguous block, or the transpose of
+one, which keeps each call on BLAS's fast path):
 - Examples are columns. A layer's input is [a; 1] of shape (n_in + 1, rows): the row of ones carries
-  the bias, so  z = [W^T b] @ [a; 1]  is one call, and  dL/d[W^T b] = dL/dz @ [a; 1]^T  is one call.
+  the bias. Layer l's parameters are one block [W; b] of shape (n_{l-1} + 1, n_l), the contract's
+  (W, b) with b as the last row, so
+      forward        z = [W; b]^T @ [a; 1]           one call
+      backward   dL/da = W @ dL/dz                     one call (W: the block's first rows, contiguous)
+      gradient   dL/d[W; b] = [a; 1] @ (dL/dz)^T       one call, summed over the batch
 - All parameters of S stacked models live in one flat buffer `params` (S, P), so an update is a few
-  calls over everything. Layer l is the view `layer_params[l]` of shape (S, n_l, n_{l-1} + 1): row j
-  is destination node j, holding the weights from every source node and then its bias. (That is also
-  the order nn.ts draws initial weights in.) `grads` has the same layout.
+  calls over everything; `layer_params[l]` is layer l's block as a view (S, n_{l-1} + 1, n_l).
+  `grads` has the same layout.
 - The hidden layers' outputs (each followed by its row of ones) and the output layer's output are
   stacked in one buffer per batch size, so one call gives the derivative of every layer.
 - With S == 1 the stack axis is dropped from every view and products use np.dot, which costs half of
   np.matmul on matrices this small; with S > 1 np.matmul broadcasts over the stack.
+- Ufuncs get their output buffer positionally and never through `a *= b`: both cost a little on
+  every one of the thousands of calls an epoch makes.
 """
 from __future__ import annotations
 
@@ -39,6 +45,10 @@ OUTPUTS = ("tanh", "linear", "logistic", "softmax")
 OUTPUT_DETERMINED = frozenset({"tanh", "sigmoid", "relu", "leakyrelu", "elu", "softplus", "linear"})
 
 
+#: 0.5 as an array: ufuncs convert a Python float on every call, which costs as much as the arithmetic.
+_HALF = np.array(0.5)
+
+
 def _t(a):
     """Swap the last two axes: a matrix transpose that also works on a stack of matrices."""
     return np.swapaxes(a, -1, -2)
@@ -56,18 +66,21 @@ class _Plan:
         self.deriv_all = squeeze(np.zeros((S, starts[-1] + sizes[L], rows)))
         self.a_ext = [None] * L  # [a_l; 1]; index 0 unused (the inputs come from the data)
         self.act_out = [None] * (L + 1)  # where f(z_l) is written
+        self.rows = [None] * (L + 1)  # the rows of h that hold f(z_l)
         self.deriv = [None] * (L + 1)
         self.z, self.dz, self.da = ([None] * (L + 1) for _ in range(3))
         for l in range(1, L + 1):
             n, start = sizes[l], starts[l - 1]
             self.z[l], self.dz[l], self.da[l] = (squeeze(np.empty((S, n, rows))) for _ in range(3))
-            self.act_out[l] = self.h[..., start:start + n, :]
+            self.rows[l] = slice(start, start + n)
+            self.act_out[l] = self.h[..., self.rows[l], :]
             self.deriv[l] = self.deriv_all[..., start:start + n, :]
             if l < L:
                 self.a_ext[l] = self.h[..., start:start + n + 1, :]
         if net.output == "linear":
             self.act_out[L] = self.z[L]  # the identity needs no copy
         self.out = self.act_out[L]
+        self.dz_t = [None] + [_t(dz) for dz in self.dz[1:]]
         if net._shared_derivative is None:
             self.shared_derivative = None
         elif net._output_shares_derivative:  # f' of every hidden layer and of a tanh output: one call
@@ -77,13 +90,13 @@ class _Plan:
             self.shared_derivative = (net._shared_derivative.derivative, self.h[..., hidden, :],
                                       self.deriv_all[..., hidden, :])
         self.scratch = squeeze(np.empty((S, sizes[L], rows)))
-        # What the forward pass walks: for hidden layer l, [W_l^T b_l], z_l, f_l, f_l(z_l), [a_l; 1].
-        self.forward_steps = [(net.layer_params[l], self.z[l], net.activations[l].function, self.act_out[l],
-                               self.a_ext[l]) for l in range(1, L)]
-        # What the backward pass walks, output layer first: for layer l = L..2, [a_{l-1}; 1]^T, the
-        # gradient view of layer l, W_l (the matrix that carries dL/dz_l back), and the buffers.
+        # What the forward pass walks: for hidden layer l, [W_l; b_l]^T, z_l, f_l, f_l(z_l), [a_l; 1].
+        self.forward_steps = [(net._forward_weights[l], self.z[l], net.activations[l].function,
+                               self.act_out[l], self.a_ext[l]) for l in range(1, L)]
+        # What the backward pass walks, output layer first: for layer l = L..2, [a_{l-1}; 1],
+        # (dL/dz_l)^T, the gradient view of layer l, W_l (which carries dL/dz_l back), and the buffers.
         self.backward_steps = [
-            (_t(self.a_ext[l - 1]), net.layer_grads[l], net._back_weights[l], self.dz[l],
+            (self.a_ext[l - 1], self.dz_t[l], net.layer_grads[l], net._back_weights[l], self.dz[l],
              self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])
             for l in range(L, 1, -1)]
 
@@ -91,10 +104,10 @@ class _Plan:
 class Batches:
     """The training columns split, in order, into contiguous minibatches of `size` and a leftover.
 
-    full: [(inputs (n_0 + 1, size), inputs^T, targets (n_L, size))]; leftover: the same for the
-    last N % size columns, or None. (With S > 1 every array has the stack axis in front.) One batch
-    of the whole set is the given arrays themselves, so the loss pass over them is recognised as the
-    next epoch's forward pass (Network.train_epoch).
+    full: [(inputs (n_0 + 1, size), targets (n_L, size))]; leftover: the same for the last N % size
+    columns, or None. (With S > 1 every array has the stack axis in front.) One batch of the whole
+    set is the given arrays themselves, so the loss pass over them is recognised as the next epoch's
+    forward pass (Network.train_epoch).
     """
 
     def __init__(self, inputs, targets, size: int):
@@ -105,10 +118,9 @@ class Batches:
             return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
         def block(start, stop):
-            whole = (start, stop) == (0, N)
-            x = contiguous(inputs if whole else inputs[..., start:stop])
-            t = contiguous(targets if whole else targets[..., start:stop])
-            return x, _t(x), t
+            if (start, stop) == (0, N):
+                return contiguous(inputs), contiguous(targets)
+            return contiguous(inputs[..., start:stop]), contiguous(targets[..., start:stop])
 
         full = N // size
         self.full = [block(k * size, (k + 1) * size) for k in range(full)]
@@ -134,7 +146,7 @@ class Network:
         self.activations = [None] + [get_activation(name) for name in hidden_activations]
         self._offsets = [0]
         for l in range(1, L + 1):
-            self._offsets.append(self._offsets[-1] + self.sizes[l] * (self.sizes[l - 1] + 1))
+            self._offsets.append(self._offsets[-1] + (self.sizes[l - 1] + 1) * self.sizes[l])
         size = self._offsets[-1]
         self.params = np.zeros((S, size))
         self.grads = np.zeros((S, size))
@@ -146,52 +158,54 @@ class Network:
         self._crossed = np.zeros((S, size), dtype=bool)
         self.is_weight = np.zeros(size)  # 1 where an entry is a weight (regularised), 0 for biases
         for l in range(1, L + 1):
-            self._layer_view(self.is_weight[None], l)[..., :-1] = 1.0
+            self._layer_view(self.is_weight[None], l)[..., :-1, :] = 1.0
         self.layer_params = [None] + [self._layer_view(self.params, l) for l in range(1, L + 1)]
         self.layer_grads = [None] + [self._layer_view(self.grads, l) for l in range(1, L + 1)]
-        # W_l = ([W^T b] without the bias column)^T: carries dL/dz_l back to dL/da_{l-1}.
-        self._back_weights = [None] + [_t(p[..., :-1]) for p in self.layer_params[1:]]
+        self._forward_weights = [None] + [_t(p) for p in self.layer_params[1:]]  # [W_l; b_l]^T
+        self._back_weights = [None] + [p[..., :-1, :] for p in self.layer_params[1:]]  # W_l
         self._mm = np.dot if S == 1 else np.matmul
         names = set(hidden_activations)
         self._shared_derivative = (self.activations[1] if len(names) == 1 and names <= OUTPUT_DETERMINED
                                    else None)
+        self._output_tanh = get_activation("tanh")
         self._output_shares_derivative = output == "tanh" and names <= {"tanh"}
         if self._output_shares_derivative and self._shared_derivative is None:
-            self._shared_derivative = get_activation("tanh")  # no hidden layers: the output alone
+            self._shared_derivative = self._output_tanh  # no hidden layers: the output alone
         self._plans: dict[tuple[int, str], _Plan] = {}
         self._optimizer_state = {}
         self.version = 0  # bumped whenever parameters change, so cached grid passes know to redo
 
     # ---------------------------------------------------------------- parameters
     def _layer_view(self, flat, l):
-        n_in, n_out = self.sizes[l - 1], self.sizes[l]
-        view = flat[:, self._offsets[l - 1]:self._offsets[l]].reshape(len(flat), n_out, n_in + 1)
+        """Layer l's block [W; b] of every model, (S, n_{l-1} + 1, n_l), as a view (S dropped if 1)."""
+        shape = (len(flat), self.sizes[l - 1] + 1, self.sizes[l])
+        view = flat[:, self._offsets[l - 1]:self._offsets[l]].reshape(shape)
         return view[0] if self.stack == 1 else view
 
     def _model_layer(self, flat, model, l):
-        """Layer l of one model as (n_out, n_in + 1), a view."""
-        n_in, n_out = self.sizes[l - 1], self.sizes[l]
-        return flat[model, self._offsets[l - 1]:self._offsets[l]].reshape(n_out, n_in + 1)
+        """Layer l's block [W; b] of one model, (n_{l-1} + 1, n_l), as a view."""
+        shape = (self.sizes[l - 1] + 1, self.sizes[l])
+        return flat[model, self._offsets[l - 1]:self._offsets[l]].reshape(shape)
 
     def weights(self, model: int = 0):
         """[(W (n_in, n_out), b (n_out,)) per layer] of one model, as copies."""
-        return [(self._model_layer(self.params, model, l)[:, :-1].T.copy(),
-                 self._model_layer(self.params, model, l)[:, -1].copy())
+        return [(self._model_layer(self.params, model, l)[:-1].copy(),
+                 self._model_layer(self.params, model, l)[-1].copy())
                 for l in range(1, self.num_layers + 1)]
 
     def dead_links(self, model: int = 0):
         """[bool (n_in, n_out) per layer]: links L1 regularisation has killed, in one model."""
-        return [self._model_layer(self.dead, model, l)[:, :-1].T.copy() for l in range(1, self.num_layers + 1)]
+        return [self._model_layer(self.dead, model, l)[:-1].copy() for l in range(1, self.num_layers + 1)]
 
     def set_layer(self, model: int, l: int, weight=None, bias=None, dead=None):
         """Overwrite one layer's weights W (n_in, n_out), bias (n_out,) and dead links of one model."""
         view = self._model_layer(self.params, model, l)
         if weight is not None:
-            view[:, :-1] = np.asarray(weight).T
+            view[:-1] = weight
         if bias is not None:
-            view[:, -1] = bias
+            view[-1] = bias
         if dead is not None:
-            self._model_layer(self.dead, model, l)[:, :-1] = np.asarray(dead, dtype=bool).T
+            self._model_layer(self.dead, model, l)[:-1] = np.asarray(dead, dtype=bool)
             np.logical_not(self.dead, out=self._crossed)
             np.copyto(self._alive, self._crossed)
         self.version += 1
@@ -208,54 +222,53 @@ class Network:
     def forward(self, inputs, plan: _Plan):
         """Every layer's output for `inputs` [x; 1] (S, n_0 + 1, rows); returns plan.out (S, n_L, rows)."""
         mm, a = self._mm, inputs
-        for params, z, function, act_out, a_next in plan.forward_steps:
-            mm(params, a, out=z)
-            function(z, out=act_out)
+        for weights_t, z, function, act_out, a_next in plan.forward_steps:
+            mm(weights_t, a, z)
+            function(z, act_out)
             a = a_next
         z, out = plan.z[-1], plan.out
-        mm(self.layer_params[-1], a, out=z)
+        mm(self._forward_weights[-1], a, z)
         if self.output == "tanh":
-            np.tanh(z, out=out)
+            np.tanh(z, out)
         elif self.output == "logistic":
-            np.multiply(z, 0.5, out=out)
-            np.tanh(out, out=out)
+            np.multiply(z, _HALF, out)
+            np.tanh(out, out)
         elif self.output == "softmax":
-            np.subtract(z, z.max(axis=-2, keepdims=True), out=out)
-            np.exp(out, out=out)
-            out /= out.sum(axis=-2, keepdims=True)
+            np.subtract(z, z.max(axis=-2, keepdims=True), out)
+            np.exp(out, out)
+            np.divide(out, out.sum(axis=-2, keepdims=True), out)
         return out
 
-    def backward(self, inputs_t, targets, plan: _Plan):
+    def backward(self, inputs, targets, plan: _Plan):
         """Fill `grads` with the sum over the examples of dL/dparams (L = the per-example loss).
 
         Output layer: dL/dz_L from (out - target) as listed in OUTPUTS. Hidden layer l:
             dL/da_l = W_{l+1} @ dL/dz_{l+1}            (n_l, rows)
             dL/dz_l = dL/da_l * f_l'(z_l)               (n_l, rows)
-        and for every layer  dL/d[W_l^T b_l] = dL/dz_l @ [a_{l-1}; 1]^T   (n_l, n_{l-1} + 1),
-        which sums over the examples as nn.ts's accumulators do. inputs_t is [x; 1]^T (rows, n_0 + 1).
+        and for every layer  dL/d[W_l; b_l] = [a_{l-1}; 1] @ (dL/dz_l)^T   (n_{l-1} + 1, n_l),
+        which sums over the examples as nn.ts's accumulators do. inputs is [x; 1] (n_0 + 1, rows).
         """
         mm, L = self._mm, self.num_layers
         if plan.shared_derivative is not None:
             derivative, span, deriv = plan.shared_derivative
-            derivative(span, span, out=deriv)
+            derivative(span, span, deriv)
         else:
             for l in range(1, L):
-                self.activations[l].derivative(plan.z[l], plan.act_out[l], out=plan.deriv[l])
+                self.activations[l].derivative(plan.z[l], plan.act_out[l], plan.deriv[l])
         out, dz = plan.out, plan.dz[L]
-        np.subtract(out, targets, out=dz)
+        np.subtract(out, targets, dz)
         if self.output == "tanh":
             d = plan.deriv[L]
             if not self._output_shares_derivative:
-                np.multiply(out, out, out=d)
-                np.subtract(1.0, d, out=d)
-            dz *= d
+                self._output_tanh.derivative(out, out, d)
+            np.multiply(dz, d, dz)
         elif self.output == "logistic":
-            dz *= 0.5
-        for a_prev_t, grad, back_weights, dz, da, deriv, dz_prev in plan.backward_steps:
-            mm(dz, a_prev_t, out=grad)
-            mm(back_weights, dz, out=da)
-            np.multiply(da, deriv, out=dz_prev)
-        mm(plan.dz[1], inputs_t, out=self.layer_grads[1])
+            np.multiply(dz, _HALF, dz)
+        for a_prev, dz_t, grad, back_weights, dz, da, deriv, dz_prev in plan.backward_steps:
+            mm(a_prev, dz_t, grad)
+            mm(back_weights, dz, da)
+            np.multiply(da, deriv, dz_prev)
+        mm(inputs, plan.dz_t[1], self.layer_grads[1])
 
     # ---------------------------------------------------------------- training
     def train_epoch(self, batches: Batches, hyper: "Hyper"):
@@ -266,24 +279,24 @@ class Network:
             plan, forward, backward, update = self.plan(batches.size), self.forward, self.backward, self.update
             # One batch of the whole set: the loss pass after the last epoch already ran it forward.
             done = len(batches.full) == 1 and plan.fresh == (id(batches.full[0][0]), self.version)
-            for x, x_t, t in batches.full:
+            for x, t in batches.full:
                 if not done:
                     forward(x, plan)
                 done = False
-                backward(x_t, t, plan)
+                backward(x, t, plan)
                 count = batches.size
                 if self._carried:
-                    self.grads += self._carry
+                    np.add(self.grads, self._carry, self.grads)
                     count += self._carried
                     self._carried = 0
                 update(count, hyper)
         if batches.leftover is not None:
-            x, x_t, t = batches.leftover
+            x, t = batches.leftover
             plan = self.plan(x.shape[-1])
             self.forward(x, plan)
-            self.backward(x_t, t, plan)
+            self.backward(x, t, plan)
             if self._carried:
-                self._carry += self.grads
+                np.add(self._carry, self.grads, self._carry)
             else:
                 np.copyto(self._carry, self.grads)
             self._carried += x.shape[-1]
@@ -298,16 +311,16 @@ class Network:
         """
         params, grads = self.params, self.grads
         if hyper.plain_sgd:
-            grads *= hyper.neg_lr / count
+            np.multiply(grads, hyper.scale(count), grads)
         else:
             self._optimizer_step(count, hyper)
         if hyper.any_l1 or hyper.any_dead:
             self._update_with_dead_links(hyper)
         elif hyper.any_l2:  # both steps at once: w_new = (1 - lr * reg_rate) w_old - (lr / count) g
-            params *= hyper.l2_decay
-            params += grads
+            np.multiply(params, hyper.l2_decay, params)
+            np.add(params, grads, params)
         else:
-            params += grads
+            np.add(params, grads, params)
         self.version += 1
 
     def _update_with_dead_links(self, hyper: "Hyper"):
@@ -373,9 +386,8 @@ class Network:
         regression, or an empty set). The loss is the one trained on (half squared error as the
         original shows it; cross-entropy when chosen), without the regularisation term.
         """
-        S = self.stack
-        totals = np.zeros((S, 4))  # summed losses (train, test), then correct counts (train, test)
-        counts = np.zeros(2)
+        totals = np.zeros((self.stack, 4))  # summed losses (train, test), then correct counts
+        counts = np.zeros(4)  # how many examples each total is over
         for inputs, targets, labels, purpose, n_train in passes:
             N = inputs.shape[-1]
             if N == 0:
@@ -383,47 +395,61 @@ class Network:
             plan = self.plan(N, purpose)
             out = self.forward(inputs, plan)
             plan.fresh = (id(inputs), self.version)
-            per_example = self._per_example_loss(out, targets, plan).reshape(S, N)
-            correct = None if self.output == "linear" else self._correct(out, labels).reshape(S, N)
-            for part, (start, stop) in enumerate(((0, n_train), (n_train, N))):
-                if stop > start:
-                    counts[part] += stop - start
-                    totals[:, part] += per_example[:, start:stop].sum(axis=1)
-                    if correct is not None:
-                        totals[:, 2 + part] += correct[:, start:stop].sum(axis=1)
+            _add_by_set(totals[:, 0:2], self._per_example_loss(out, targets, plan), n_train)
+            if self.output != "linear":
+                _add_by_set(totals[:, 2:4], self._correct(out, labels), n_train)
+            counts += (n_train, N - n_train, n_train, N - n_train)
         if self.output == "linear":
             totals[:, 2:] = np.nan
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(np.tile(counts, 2) > 0, totals / np.tile(counts, 2), np.nan)
+        with np.errstate(invalid="ignore"):
+            return totals / counts  # 0 / 0 = NaN for an empty set
 
     def _per_example_loss(self, out, targets, plan):
+        """(S, N) or (N,) when S == 1: each example's loss."""
         if self.output in ("tanh", "linear"):
             err = plan.scratch
-            np.subtract(out, targets, out=err)
-            err *= err
-            return 0.5 * (err[..., 0, :] if err.shape[-2] == 1 else err.sum(axis=-2))
+            np.subtract(out, targets, err)
+            np.multiply(err, err, err)
+            np.multiply(err, _HALF, err)
+            return err[..., 0, :] if err.shape[-2] == 1 else err.sum(axis=-2)
         z = plan.z[self.num_layers]
         if self.output == "logistic":  # softplus(z) - t01 z: binary cross-entropy, stable for any z
-            return (np.logaddexp(0.0, z) - (targets + 1.0) * 0.5 * z).sum(axis=-2)
+            return (np.logaddexp(0.0, z) - (targets + 1.0) * 0.5 * z)[..., 0, :]
         zmax = z.max(axis=-2, keepdims=True)  # softmax cross-entropy: logsumexp(z) - z[label]
         return np.log(np.exp(z - zmax).sum(axis=-2)) + zmax[..., 0, :] - (z * targets).sum(axis=-2)
 
     def _correct(self, out, labels):
+        """(S, N) or (N,): True where the prediction is the label's class."""
         if self.output == "softmax":
-            hits = out.argmax(axis=-2) == labels
-        else:  # the original paints out >= 0 as the +1 class
-            hits = (out[..., 0, :] >= 0) == (labels > 0)
-        return hits
+            return out.argmax(axis=-2) == labels
+        return (out[..., 0, :] >= 0) == (labels > 0)  # the original paints out >= 0 as the +1 class
 
     def layer_outputs(self, inputs):
         """Every layer's output of model 0 for `inputs` [x; 1] (n_0 + 1, rows), from one pass.
 
-        Returns [a_1 (n_1, rows), ..., out (n_L, rows)]: views into a reused plan (copy to keep).
+        Returns [a_1 (n_1, rows), ..., out (n_L, rows)], views into one new array: one copy of the
+        pass's buffer rather than one per layer, as at grid sizes the page faults of fresh memory
+        cost more than the pass itself. The pass has buffers of its own, so it never disturbs
+        training's (whose loss pass may be the next epoch's forward pass).
         """
-        plan = self.plan(inputs.shape[-1])
+        plan = self.plan(inputs.shape[-1], "outputs")
         x = inputs if self.stack == 1 else np.broadcast_to(inputs, (self.stack,) + inputs.shape)
         self.forward(x, plan)
-        return plan.act_out[1:] if self.stack == 1 else [o[0] for o in plan.act_out[1:]]
+        h = (plan.h if self.stack == 1 else plan.h[0]).copy()
+        outputs = [h[rows] for rows in plan.rows[1:]]
+        if self.output == "linear":  # its output lives in z, not in h
+            outputs[-1] = (plan.out if self.stack == 1 else plan.out[0]).copy()
+        return outputs
+
+
+def _add_by_set(totals, values, n_train):
+    """totals (S, 2) += values (S, N) or (N,) summed over the first n_train columns (the training
+    set) and over the rest (the test set)."""
+    N = values.shape[-1]
+    if 0 < n_train < N:
+        totals += np.add.reduceat(values, (0, n_train), axis=-1)  # both sums in one call
+    else:
+        totals[:, 0 if n_train else 1] += np.add.reduce(values, axis=-1)
 
 
 class Hyper:
@@ -438,6 +464,7 @@ class Hyper:
 
         lr, l1, l2 = per_model(lr), per_model(l1_rate), per_model(l2_rate)
         self.neg_lr = -lr
+        self._scales = {}  # count -> -lr / count as an array (see _HALF)
         self.any_l1 = bool(np.any(l1 != 0))
         self.any_l2 = bool(np.any(l2 != 0))
         # (lr * rate) first, as nn.ts computes it, then masked to the weights.
@@ -448,3 +475,10 @@ class Hyper:
         self.momentum = float(momentum)
         self.plain_sgd = optimizer == "sgd" and not self.momentum  # the original's update
         self.any_dead = bool(net.dead.any())
+
+    def scale(self, count: int):
+        """-lr / count: what the summed derivatives of `count` examples are multiplied by."""
+        scale = self._scales.get(count)
+        if scale is None:
+            scale = self._scales[count] = np.asarray(self.neg_lr / count)
+        return scale

@@ -8,6 +8,7 @@ replays the run the link shows in the original. The stable API is listed in docs
 """
 from __future__ import annotations
 
+import math
 import time
 import uuid
 
@@ -197,8 +198,8 @@ class Run:
         history, and notice divergence: any non-finite loss or parameter."""
         train_loss, test_loss, train_acc, test_acc = self._net.losses(self._loss_passes)[0].tolist()
         self.history.append(self.epoch, train_loss, test_loss, train_acc, test_acc, self._elapsed)
-        finite = np.isfinite(train_loss) and (np.isfinite(test_loss) or not len(self.test_data))
-        if not finite or not np.isfinite(self._net.params.sum()):
+        finite = math.isfinite(train_loss) and (math.isfinite(test_loss) or not len(self.test_data))
+        if not finite or not math.isfinite(self._net.params.sum()):
             self.diverged = True
             self.diverged_epoch = self.epoch
 
@@ -353,7 +354,7 @@ class Run:
             self._grid_features[(density, names)] = features = (features, with_ones(features))
         key = (density, names, self._net.version, id(self._net))
         if self._grid_cache is None or self._grid_cache[0] != key:
-            outputs = [o.copy() for o in self._net.layer_outputs(features[1])]  # (n_l, d * d) each
+            outputs = self._net.layer_outputs(features[1])  # (n_l, d * d) each
             self._grid_cache = (key, (features[0], outputs))
         return self._grid_cache[1]
 
