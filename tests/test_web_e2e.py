@@ -194,3 +194,36 @@ def test_a_bad_link_is_explained_and_the_session_goes_on(page, live_server):
     assert "learningRate" in page.get_by_test_id("error").text_content()
     page.get_by_role("button", name="Step").click()
     wait_for_epoch(page, 1)
+
+
+def test_our_training_options_are_controls_too(page, live_server):
+    open_playground(page, live_server, "#dataset=spiral&networkShape=4,2&seed=0.4&x=true&y=true")
+    page.get_by_label("Momentum").select_option("0.9")
+    page.wait_for_function("window.playground.config.momentum === 0.9")
+    assert "momentum=0.9" in page.url
+    # Momentum is for SGD: choosing Adam sets it back to 0 first, so nothing is refused.
+    page.get_by_label("Optimizer").select_option("adam")
+    page.wait_for_function("window.playground.config.optimizer === 'adam'")
+    assert page.evaluate("window.playground.config.momentum") == 0
+    assert page.get_by_label("Momentum").is_disabled()
+    assert page.get_by_test_id("error").text_content() == ""
+    page.get_by_label("Initial weights").select_option("xavier")
+    page.wait_for_function("window.playground.config.init === 'xavier'")
+    page.get_by_label("Reshuffle every epoch").check()
+    page.wait_for_function("window.playground.config.reshuffle === true")
+
+    page.get_by_label("Reset restores the same weights").check()
+    page.wait_for_function("window.playground.config.sameInitOnReset === true")
+    initial = header(page, "train_loss")
+    for _ in range(3):
+        page.get_by_role("button", name="Step").click()
+    wait_for_epoch(page, 3)
+    assert header(page, "train_loss") != initial
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_function("window.playground.frame.header.epoch === 0")
+    assert header(page, "train_loss") == initial
+    page.get_by_label("Reset restores the same weights").uncheck()
+    page.wait_for_function("window.playground.config.sameInitOnReset === false")
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_function(f"window.playground.frame.header.train_loss !== {initial!r}")
+    assert page.console_errors == []

@@ -199,6 +199,7 @@ function applyConfig(config, url) {
     const name = button.dataset.dataset || button.dataset.regDataset;
     button.classList.toggle("selected", kind === "custom" ? custom : name === (regression ? config.regDataset : config.dataset));
   });
+  $("#momentum").disabled = config.optimizer !== "sgd";
   setText("#num-layers", String(config.networkShape.length));
   setText("#layers-label", config.networkShape.length === 1 ? "Hidden layer" : "Hidden layers");
   // The classroom's <control>_hide options: hide those controls, tick the boxes to match.
@@ -256,6 +257,10 @@ function wireControls() {
   $("#speed").addEventListener("change", event => {
     const value = event.target.value;
     send({ cmd: "speed", value: value === "max" ? "max" : Number(value) });
+  });
+  // Momentum is for SGD only: moving to Adam first sets it back to 0, so the change is never refused.
+  $("#optimizer").addEventListener("change", event => {
+    if (event.target.value !== "sgd" && page.config.momentum !== 0) setField("momentum", 0);
   });
   for (const element of document.querySelectorAll("[data-field]")) {
     element.addEventListener("change", () => setField(element.dataset.field, parseControl(element)));
