@@ -84,6 +84,23 @@ def test_filter_sort_rename_and_delete(page, runs_server, saved_runs):
         assert [run["name"] for run in log.list_runs()] == ["my best spiral"]
 
 
+def test_filters_live_in_the_address_so_a_reload_keeps_them(page, runs_server):
+    open_runs(page, runs_server)
+    page.get_by_label("Dataset", exact=True).select_option("xor")
+    page.get_by_label("Order").select_option("asc")
+    page.wait_for_function("document.querySelectorAll('[data-testid=run-row]').length === 1")
+    assert "dataset=xor" in page.url and "order=asc" in page.url
+    page.reload()
+    page.wait_for_function("window.runsPage && document.querySelectorAll('[data-testid=run-row]').length === 1")
+    assert page.get_by_label("Dataset", exact=True).input_value() == "xor"
+    assert page.get_by_label("Order").input_value() == "asc"
+    page.goto(f"{runs_server.url}/runs?dataset=nonsense&min_epochs=10")  # a stale or edited address
+    page.wait_for_function("window.runsPage && document.querySelectorAll('[data-testid=run-row]').length === 1")
+    assert page.get_by_label("Dataset", exact=True).input_value() == ""
+    assert "spiral run" in row(page, "spiral run").text_content()  # 12 epochs >= 10; xor has 7
+    assert not page.console_errors
+
+
 def test_open_a_run_in_the_playground_and_train_on_from_its_epoch(page, runs_server, saved_runs):
     open_runs(page, runs_server)
     row(page, "spiral run").get_by_role("link", name="Open").click()

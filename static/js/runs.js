@@ -33,9 +33,19 @@ function query() {
   return params;
 }
 
+// The filters live in the page's address too, so a filtered list can be bookmarked, shared and reloaded.
+function restoreFilters() {
+  const form = $("#filters");
+  for (const [name, value] of new URLSearchParams(location.search)) {
+    if (form.elements[name]) form.elements[name].value = value;  // a select ignores a value it lacks
+  }
+}
+
 async function refresh() {
+  const params = query();
+  history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
   try {
-    page.runs = (await api(`/api/runs?${query()}`)).runs;
+    page.runs = (await api(`/api/runs?${params}`)).runs;
     showError(null);
   } catch (error) {
     showError(`Could not list the runs: ${error.message}`);
@@ -191,7 +201,7 @@ function exportSelected() {
 
 // ---- the overlay plot --------------------------------------------------------------------------------
 
-function history(run) {
+function runHistory(run) {
   const key = `${run.id}@${run.updated}`;  // a run continued in the playground has a newer history
   if (!page.histories.has(key)) page.histories.set(key, api(`/api/runs/${run.id}/history`).then(body => body.history));
   return page.histories.get(key);
@@ -205,7 +215,7 @@ async function renderOverlay() {
   $("#overlay-hint").hidden = runs.length > 0;
   let histories;
   try {
-    histories = await Promise.all(runs.map(history));
+    histories = await Promise.all(runs.map(runHistory));
   } catch (error) {
     showError(`Could not load a run's history: ${error.message}`);
     return;
@@ -238,4 +248,5 @@ $("#select-all").addEventListener("change", event => {
 });
 $("#delete-selected").addEventListener("click", () => deleteRuns([...page.selected]));
 $("#export-selected").addEventListener("click", exportSelected);
+restoreFilters();
 page.ready = refresh();
