@@ -40,7 +40,7 @@ from nn.playground import Config, Run, export  # noqa: E402
 from nn.playground.config import DATASETS, REG_DATASETS  # noqa: E402
 from nn.playground.runlog import SORT_COLUMNS, SOURCES, RunLog, RunLogError  # noqa: E402
 from nn.playground.session import SPEEDS, Session, field_named_in, json_value  # noqa: E402
-from nn.playground.study import StudySpec  # noqa: E402
+from nn.playground.study import StudySpec, running_study, study_progress  # noqa: E402
 
 PLOTLY_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 
@@ -424,7 +424,7 @@ class ProcessRunLog:
 def install_run_log(state):
     app = state.app
     app.extensions["runlog"] = ProcessRunLog(app.config["PLAYGROUND_DB"])
-    app.extensions["study"] = StudyProcess()
+    app.extensions["study"] = StudyLauncher()
     if app.config["PLAYGROUND_ON_SAVE"] is None:
         app.config["PLAYGROUND_ON_SAVE"] = functools.partial(save_page_run, app.extensions["runlog"])
 
@@ -649,49 +649,29 @@ def export_runs():
 
 # ---- studies: a sweep defined on the page, trained in a child process, reported when done
 
-class StudyProcess:
-    """The one study this server process may be running. It trains in a child process, the command line's
-    `sweep` (its own pool, its own RunLog connection; nothing shared with this threaded server). Progress
-    is read from the log itself (the study's saved runs), so it needs no channel and survives a reload."""
+class StudyLauncher:
+    """Starts studies, one at a time per run log: each trains in a child process, the command line's
+    `sweep` (its own pool, its own RunLog connection; nothing shared with this threaded server). The sweep
+    records its job in the run log, so every server worker follows every study from the log alone
+    (study.study_progress), whichever worker started it, and a reload loses nothing."""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self.study_id = None
-        self._process = None
-        self._started = None  # (monotonic time, runs already in the log) when it started, for the ETA
+        self._lock = threading.Lock()  # two requests of this worker never start two studies
 
-    def start(self, log: RunLog, spec: StudySpec, study_id: int, workers: int) -> dict | None:
-        """Start the study; returns None, or the running study's progress if one is running already."""
+    def start(self, log: RunLog, spec: StudySpec, workers: int) -> tuple[int | None, dict | None]:
+        """Start the study: (its id, None), or (None, the running study's progress) if one is running."""
         with self._lock:
-            if self._process is not None and self._process.poll() is None:
-                return self._progress(log)
-            self._process = subprocess.Popen(sweep_command(spec, log.path, workers), stdin=subprocess.DEVNULL,
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.study_id = study_id
-            self._started = (time.monotonic(), len(log.study_labels(study_id)))
-            return None
-
-    def running(self, log: RunLog) -> dict | None:
-        """The running study's progress, or None when none is running."""
-        with self._lock:
-            alive = self._process is not None and self._process.poll() is None
-            return self._progress(log) if alive else None
-
-    def progress(self, log: RunLog, study_id: int) -> dict | None:
-        """Progress of `study_id` with its state if this process started it, else None."""
-        with self._lock:
-            return self._progress(log) if study_id == self.study_id else None
-
-    def _progress(self, log: RunLog) -> dict:
-        exit_code = self._process.poll()  # first: once it has exited, every run it trained is in the log
-        total = len(StudySpec.from_dict(log.get_study(self.study_id)["spec"]).tasks())
-        done = len(log.study_labels(self.study_id))
-        began, done_before = self._started
-        trained = done - done_before
-        eta = (time.monotonic() - began) / trained * (total - done) if exit_code is None and trained > 0 else None
-        state = "running" if exit_code is None else "finished" if exit_code == 0 and done >= total else "failed"
-        return {"study_id": self.study_id, "total": total, "done": done, "skipped": done_before, "eta": eta,
-                "state": state}
+            running = running_study(log)
+            if running is not None:
+                return None, running
+            study_id = log.study(spec.key, spec.to_dict())
+            process = subprocess.Popen(sweep_command(spec, log.path, workers), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # Recorded here too (the sweep records itself once started), so that every worker sees it at once.
+            log.job_started(study_id, process.pid, len(log.study_labels(study_id)))
+            # Wait for it in the background: a child nobody waits for lingers as a zombie, which looks alive.
+            threading.Thread(target=process.wait, daemon=True).start()
+            return study_id, None
 
 
 def sweep_command(spec: StudySpec, db_path, workers: int) -> list[str]:
@@ -765,12 +745,8 @@ def start_study():
     if total > MAX_STUDY_RUNS:
         raise ApiError(f"this study has {total} runs; allowed: at most {MAX_STUDY_RUNS} from the page "
                        "(use `python -m nn.playground sweep` for bigger ones)", "settings")
-    study_process, log = current_app.extensions["study"], open_log()
-    running = study_process.running(log)
-    if running is None:
-        study_id = log.study(spec.key, spec.to_dict())
-        workers = max(1, min(2, int(current_app.config["PLAYGROUND_STUDY_WORKERS"])))
-        running = study_process.start(log, spec, study_id, workers)
+    workers = max(1, min(2, int(current_app.config["PLAYGROUND_STUDY_WORKERS"])))
+    study_id, running = current_app.extensions["study"].start(open_log(), spec, workers)
     if running is not None:
         return jsonify(error=f"a study is running (study {running['study_id']}: {running['done']} of "
                              f"{running['total']} runs done); start this one when it has finished",
@@ -820,17 +796,12 @@ def study_spec(body: dict) -> StudySpec:
 
 
 @studies.get("/api/studies/<study_id>")
-def study_progress(study_id):
-    """done/total, eta (seconds) and state: running, finished, failed, or incomplete (not running in this
-    server process; starting it again trains what is missing)."""
+def get_study_progress(study_id):
+    """done/total, eta (seconds) and state: running, finished, interrupted, failed or incomplete
+    (see study.study_progress)."""
     log = open_log()
     study = get_study(log, study_id)
-    progress = current_app.extensions["study"].progress(log, study["id"])
-    if progress is None:
-        done = len(log.study_labels(study["id"]))
-        total = len(StudySpec.from_dict(study["spec"]).tasks())
-        progress = {"study_id": study["id"], "total": total, "done": done, "eta": None,
-                    "state": "finished" if done >= total else "incomplete"}
+    progress = study_progress(log, study["id"])
     return jsonify(export.jsonable({**progress, "spec": study["spec"], "report": f"/studies/{study['id']}/report"}))
 
 

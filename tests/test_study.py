@@ -1,5 +1,7 @@
 """Studies: the sweep grammar, running, resuming, Dask giving the pool's results, and the report."""
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ from nn.playground import Config
 from nn.playground.cli import main
 from nn.playground.report import study_html, study_summary
 from nn.playground.runlog import RunLog
-from nn.playground.study import StudySpec, run_study
+from nn.playground.study import StudySpec, run_study, running_study, study_progress
 
 BASE = Config(dataset="xor", networkShape=(3,))
 
@@ -68,6 +70,46 @@ def test_interrupt_keeps_what_finished(tmp_path):
     assert result["interrupted"] and 0 < result["done"] < result["total"]
     assert len(log.list_runs()) == result["done"]
     assert run_study(tiny_spec(learningRate=["0.01,0.03,0.3"]), log, workers=1)["skipped"] == result["done"]
+
+
+def test_progress_is_read_from_the_log_so_any_process_can_follow(tmp_path):
+    log = RunLog(tmp_path / "runs.sqlite")
+    spec = tiny_spec(learningRate=["0.01,0.03,0.3"])
+    seen = []
+
+    def look(progress):  # what another process reading the log sees while the sweep runs
+        seen.append((study_progress(log, progress["study_id"]), running_study(log)))
+
+    result = run_study(spec, log, workers=1, on_progress=look, max_stack=2)
+    while_running, running = seen[1]
+    assert while_running["state"] == "running" and 0 < while_running["done"] < 6
+    assert while_running["eta"] > 0 and running["study_id"] == result["study_id"]
+    assert study_progress(log, result["study_id"])["state"] == "finished" and running_study(log) is None
+
+    log.delete([run["id"] for run in log.list_runs()][:2])  # runs deleted on the Runs page
+    assert study_progress(log, result["study_id"])["state"] == "incomplete"
+
+
+def test_a_sweep_that_died_without_a_word_shows_as_failed(tmp_path):
+    log = RunLog(tmp_path / "runs.sqlite")
+    spec = tiny_spec()
+    study_id = log.study(spec.key, spec.to_dict())
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    log.job_started(study_id, int(gone.stdout), 0)  # as a sweep records itself, then killed with -9
+    assert study_progress(log, study_id) == {"study_id": study_id, "total": 4, "done": 0, "skipped": 0,
+                                              "eta": None, "state": "failed"}
+    assert running_study(log) is None  # so a new study may start
+
+
+def test_an_interrupted_sweep_says_so(tmp_path):
+    log = RunLog(tmp_path / "runs.sqlite")
+
+    def stop(progress):
+        if progress["done"]:
+            raise KeyboardInterrupt
+
+    result = run_study(tiny_spec(), log, workers=1, on_progress=stop, max_stack=1)
+    assert study_progress(log, result["study_id"])["state"] == "interrupted"
 
 
 def test_dask_cluster_gives_the_local_pools_results(tmp_path):

@@ -57,6 +57,23 @@ def test_a_study_trains_every_combination_reports_progress_and_a_report(client, 
     assert [(s["id"], s["runs"]) for s in listed] == [(started["id"], 4)]
 
 
+def test_every_server_worker_follows_a_study_another_started(db_path):
+    # Two apps on one run log stand for two gunicorn workers: B must see what A started.
+    worker_a, worker_b = (create_app({"TESTING": True, "PLAYGROUND_DB": db_path}).test_client() for _ in range(2))
+    started = worker_a.post("/api/studies", json={**TINY, "epochs": 400}).get_json()
+    seen = worker_b.get(f"/api/studies/{started['id']}").get_json()
+    assert seen["state"] in ("running", "finished") and seen["total"] == 4
+    # One study at a time for the whole log, whichever worker is asked.
+    second = worker_b.post("/api/studies", json={**TINY, "epochs": 11})
+    if second.status_code == 202:  # (the first had just finished)
+        assert seen["state"] == "finished" or wait_until_finished(worker_b, started["id"])
+        wait_until_finished(worker_b, second.get_json()["id"])
+    else:
+        assert second.status_code == 409 and f"study {started['id']}:" in second.get_json()["error"]
+    assert wait_until_finished(worker_b, started["id"])["state"] == "finished"
+    assert wait_until_finished(worker_a, started["id"])["state"] == "finished"
+
+
 def test_starting_the_same_study_again_trains_nothing_new(client, db_path):
     first = client.post("/api/studies", json=TINY).get_json()
     wait_until_finished(client, first["id"])

@@ -68,8 +68,15 @@ MIGRATIONS = (
             run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
             labels TEXT NOT NULL, PRIMARY KEY (study_id, run_id))""",
     ),
+    (  # 4: the sweep process training a study, so that any process (every server worker) can follow it
+        """CREATE TABLE study_jobs (
+            study_id INTEGER PRIMARY KEY REFERENCES studies (id) ON DELETE CASCADE,
+            pid INTEGER NOT NULL, started REAL NOT NULL, done_before INTEGER NOT NULL,
+            state TEXT NOT NULL, ended REAL)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+JOB_ENDS = ("finished", "interrupted", "failed")  # how a study's sweep process can end
 
 
 class RunLogError(ValueError):
@@ -499,6 +506,27 @@ class RunLog:
         if not rows:
             raise RunLogError(f"study {study_id}: no such study")
         return {"id": study_id, "spec": _json(rows[0][1], f"study {study_id}", "spec"), "created": rows[0][2]}
+
+    def job_started(self, study_id: int, pid: int, done_before: int):
+        """Record that process `pid` is training the study (replacing any earlier job of it); done_before:
+        how many of its runs were in the log already."""
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO study_jobs (study_id, pid, started, done_before, state) "
+                         "VALUES (?, ?, ?, ?, 'running')", (study_id, pid, time.time(), done_before))
+
+    def job_ended(self, study_id: int, pid: int, state: str):
+        """Record how process `pid`'s job on the study ended: one of JOB_ENDS."""
+        if state not in JOB_ENDS:
+            raise ValueError(f"state: {state!r} is not one of {JOB_ENDS}")
+        with self._write() as conn:
+            conn.execute("UPDATE study_jobs SET state = ?, ended = ? WHERE study_id = ? AND pid = ?",
+                         (state, time.time(), study_id, pid))
+
+    def study_jobs(self, study_id: int | None = None) -> list[dict]:
+        """The jobs recorded (of one study, or of all): study_id, pid, started, done_before, state, ended."""
+        sql = "SELECT study_id, pid, started, done_before, state, ended FROM study_jobs"
+        rows = self._read(sql + " WHERE study_id = ?", (study_id,)) if study_id is not None else self._read(sql)
+        return [dict(zip(("study_id", "pid", "started", "done_before", "state", "ended"), row)) for row in rows]
 
     def study_labels(self, study_id: int) -> dict:
         """{run_id: labels} of the study's runs (labels: {factor: level} as the study names them)."""

@@ -23,6 +23,7 @@ import concurrent.futures
 import hashlib
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 
@@ -211,6 +212,8 @@ def run_study(spec: StudySpec, log: RunLog, workers: int = 2, scheduler=None, on
     progress = {"study_id": study_id, "total": len(tasks), "done": skipped, "skipped": skipped, "failed": 0,
                 "elapsed": 0.0, "eta": None, "interrupted": False, "errors": []}
     start = time.monotonic()
+    log.job_started(study_id, os.getpid(), skipped)
+    ending = "failed"  # unless it gets to the end or is interrupted
 
     def finished(chunk, records):
         for task, record in zip(chunk, records):
@@ -233,10 +236,62 @@ def run_study(spec: StudySpec, log: RunLog, workers: int = 2, scheduler=None, on
                 finished(chunk, train_chunk([t.config for t in chunk], spec.epochs))
         else:
             _run_chunks(chunks, spec.epochs, workers, scheduler, finished)
+        ending = "failed" if progress["failed"] else "finished"
     except KeyboardInterrupt:
         progress["interrupted"] = True
+        ending = "interrupted"
+    finally:
+        log.job_ended(study_id, os.getpid(), ending)
     progress["elapsed"] = time.monotonic() - start
     return progress
+
+
+def study_progress(log: RunLog, study_id: int) -> dict:
+    """Where a study stands, read from the run log alone, so any process can tell (every server worker,
+    whichever started it): study_id, total, done, skipped (in the log before its last start), eta
+    (seconds, while running) and state:
+    running      its sweep process is alive;
+    finished     every run is in the log;
+    interrupted  Ctrl-C stopped it;  failed: it stopped early otherwise (an error, or killed);
+    incomplete   runs are missing and none is being trained (e.g. some were deleted since).
+    Starting a study that is not finished again trains only what is missing.
+    """
+    total = len(StudySpec.from_dict(log.get_study(study_id)["spec"]).tasks())
+    done = len(log.study_labels(study_id))
+    jobs = log.study_jobs(study_id)
+    job = jobs[0] if jobs else None
+    progress = {"study_id": study_id, "total": total, "done": done,
+                "skipped": job["done_before"] if job else 0, "eta": None}
+    if job is not None and job["state"] == "running" and _alive(job["pid"]):
+        trained = done - job["done_before"]
+        if trained > 0:
+            progress["eta"] = (time.time() - job["started"]) / trained * (total - done)
+        return {**progress, "state": "running"}
+    if done >= total:
+        return {**progress, "state": "finished"}
+    if job is None or job["state"] == "finished":
+        return {**progress, "state": "incomplete"}
+    # A job still marked running whose process is gone was killed before it could say so.
+    return {**progress, "state": "failed" if job["state"] == "running" else job["state"]}
+
+
+def running_study(log: RunLog) -> dict | None:
+    """The progress of a study whose sweep process is alive, or None."""
+    for job in log.study_jobs():
+        if job["state"] == "running" and _alive(job["pid"]):
+            return study_progress(log, job["study_id"])
+    return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` exists (on this machine: sweeps write the run log they share a disk with)."""
+    try:
+        os.kill(pid, 0)  # signal 0 checks, sends nothing
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _run_chunks(chunks, epochs, workers, scheduler, finished):

@@ -93,13 +93,13 @@ async function followStudy(id) {
     running: `${done} of ${total} runs done; about ${duration(progress.eta)} to go`,
     finished: `finished: ${done} of ${total} runs${progress.failed ? ` (${progress.failed} not saved)` : ""}`,
     failed: `stopped after ${done} of ${total} runs: the study's process ended early; start it again to train the rest`,
-    incomplete: `${done} of ${total} runs in the log; not running in this server process (start it again to train the rest)`,
+    interrupted: `interrupted after ${done} of ${total} runs; start it again to train the rest`,
+    incomplete: `${done} of ${total} runs in the log and none training; start it again to train the rest`,
   }[state] || `${done} of ${total} runs`;
   $("#study-progress").textContent = text;
   $("#study-progress").dataset.state = state;
   if (done > 0 && (state !== "running")) showReport(progress.report);
   if (state === "running") setTimeout(() => followStudy(id), 1000);
-  else if (state === "incomplete") setTimeout(() => followStudy(id), 5000);
 }
 
 function showReport(url) {
