@@ -31,15 +31,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class ServerProcess:
-    """`python app.py` on 127.0.0.1 in a child process, so the test can kill -9 it."""
+#: How the README serves the app: alone (`python app.py`), and for a classroom under gunicorn, where several
+#: worker processes save to one run log.
+COMMANDS = {
+    "app.py": lambda port, db: [sys.executable, "app.py", "--port", str(port), "--db", str(db)],
+    "gunicorn": lambda port, db: [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "8",
+                                  "-b", f"127.0.0.1:{port}", "app:create_app()"],
+}
 
-    def __init__(self, port: int, db: Path, save_interval: float = 0.5):
+
+class ServerProcess:
+    """The server on 127.0.0.1 in child processes of their own group, so the test can kill -9 all of them."""
+
+    def __init__(self, port: int, db: Path, save_interval: float = 0.5, command: str = "app.py"):
         self.port, self.db = port, db
-        env = {**os.environ, "PLAYGROUND_SAVE_INTERVAL": str(save_interval)}
+        env = {**os.environ, "PLAYGROUND_SAVE_INTERVAL": str(save_interval), "PLAYGROUND_DB": str(db)}
         env.pop("PLAYGROUND_TOKEN", None)
-        self.process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--db", str(db)], cwd=ROOT,
-                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(COMMANDS[command](port, db), cwd=ROOT, env=env, start_new_session=True,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(300):  # up to 30 s for a cold start
             if self.process.poll() is not None:
                 raise AssertionError(f"the server exited: {self.process.stderr.read().decode()}")
@@ -55,7 +64,8 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def kill(self):
-        self.process.send_signal(signal.SIGKILL)
+        """kill -9 the server and every worker it started, as a power cut would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self):
@@ -64,15 +74,19 @@ class ServerProcess:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.kill()
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of the group
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture
 def server_process(tmp_path):
     servers = []
 
-    def start(port=None, db=None):
-        server = ServerProcess(port or free_port(), db or tmp_path / "runs.sqlite")
+    def start(port=None, db=None, command="app.py"):
+        server = ServerProcess(port or free_port(), db or tmp_path / "runs.sqlite", command=command)
         servers.append(server)
         return server
     yield start
@@ -88,10 +102,11 @@ def play(client, url=SETUP, speed=5):
 
 # ---- kill -9 during training -------------------------------------------------------------------------------
 
-def test_kill_9_during_training_loses_nothing_saved(server_process, tmp_path):
+@pytest.mark.parametrize("command", COMMANDS)
+def test_kill_9_during_training_loses_nothing_saved(server_process, tmp_path, command):
     from conftest import SessionClient
 
-    server = server_process()
+    server = server_process(command=command)
     clients = [SessionClient(server.ws_url) for _ in range(3)]
     for client in clients:
         play(client)
@@ -120,7 +135,7 @@ def test_kill_9_during_training_loses_nothing_saved(server_process, tmp_path):
         log.load_run(saved[uid]["id"])  # and it loads back whole
     log.close()
 
-    restarted = server_process(port=server.port, db=server.db)
+    restarted = server_process(port=server.port, db=server.db, command=command)
     client = SessionClient(restarted.ws_url)
     step = client.send({"cmd": "step"})
     assert client.frame(after=step)[0]["epoch"] == 1

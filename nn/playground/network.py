@@ -74,7 +74,7 @@ class _Plan:
             self.z[l], self.dz[l], self.da[l] = (squeeze(np.empty((S, n, rows))) for _ in range(3))
             self.rows[l] = slice(start, start + n)
             self.act_out[l] = self.h[..., self.rows[l], :]
-            self.deriv[l] = self.deriv_all[..., start:start + n, :]
+            self.deriv[l] = self.deriv_all[..., self.rows[l], :]
             if l < L:
                 self.a_ext[l] = self.h[..., start:start + n + 1, :]
         if net.output == "linear":
@@ -212,8 +212,9 @@ class Network:
 
     # ---------------------------------------------------------------- passes
     def plan(self, rows: int, purpose: str = "train") -> _Plan:
-        """The buffers for passes over `rows` examples; the test set's passes get their own, so they
-        never overwrite a training batch's pass of the same size."""
+        """The buffers for passes over `rows` examples for one purpose: "train" (minibatches, and the loss
+        pass over the training set that the next epoch may reuse), "test", "eval" (both sets at once) or
+        "outputs" (grid passes). Each purpose has its own, so no pass overwrites another of the same size."""
         plan = self._plans.get((rows, purpose))
         if plan is None:
             plan = self._plans[(rows, purpose)] = _Plan(self, rows)
