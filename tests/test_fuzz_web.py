@@ -82,9 +82,10 @@ RAW_JUNK = st.one_of(
 )
 
 
-def is_refused(command: dict) -> bool:
-    """What a fresh session with the same setup says about `command` (refused: an error reply)."""
-    reference = Session(Config.from_url(SETUP))
+def is_refused(command: dict, load_run=None) -> bool:
+    """What a fresh session with the same setup (and the server's run log: `load_run`) says about
+    `command` (refused: an error reply)."""
+    reference = Session(Config.from_url(SETUP), load_run=load_run)
     reply = reference.handle(command)
     return reply is not None and reply.get("type") == "error"
 
@@ -92,9 +93,15 @@ def is_refused(command: dict) -> bool:
 # ---- door 1: WebSocket commands ----------------------------------------------------------------------------
 
 @pytest.fixture
-def fast_server(make_live_server):
+def fast_server(make_live_server, tmp_path):
     # A high frame rate only makes the test quicker: every bad message is followed by a frame check.
-    return make_live_server({"PLAYGROUND_FPS": 200})
+    # A run log of its own: runs saved there (a refused change of the network saves the attempt first)
+    # make "load_run" of their ids a good command, which the reference session must know too.
+    log = RunLog(tmp_path / "fuzz-runs.sqlite")
+    server = make_live_server({"PLAYGROUND_FPS": 200, "PLAYGROUND_DB": log.path})
+    server.log = log
+    yield server
+    server.log.close()
 
 
 def test_bad_websocket_messages_are_refused_and_change_nothing(fast_server, connect):
@@ -128,7 +135,7 @@ def test_bad_websocket_messages_are_refused_and_change_nothing(fast_server, conn
     @FUZZ
     @given(command=bad_command_objects())
     def objects(command):
-        assume(is_refused(command))
+        assume(is_refused(command, load_run=fast_server.log.load_run))
         tried["objects"] += 1
         text = json.dumps(command)  # NaN and Infinity go out as the bare literals JavaScript cannot send
         client.ws.send(text)

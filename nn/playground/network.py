@@ -20,12 +20,16 @@ one, which keeps each call on BLAS's fast path):
   `grads` has the same layout.
 - The hidden layers' outputs (each followed by its row of ones) and the output layer's output are
   stacked in one buffer per batch size, so one call gives the derivative of every layer.
-- With S == 1 the stack axis is dropped from every view and products use np.dot, which costs half of
-  np.matmul on matrices this small; with S > 1 np.matmul broadcasts over the stack.
+- With S == 1 the stack axis is dropped from every view and products use the left matrix's bound
+  ndarray.dot, prepared once per plan (Network._times): the method skips the __array_function__
+  dispatch np.dot goes through, which costs as much as a small product itself, and np.matmul costs
+  more again on matrices this small. With S > 1 np.matmul broadcasts over the stack.
 - Ufuncs get their output buffer positionally and never through `a *= b`: both cost a little on
   every one of the thousands of calls an epoch makes.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -45,8 +49,8 @@ OUTPUTS = ("tanh", "linear", "logistic", "softmax")
 OUTPUT_DETERMINED = frozenset({"tanh", "sigmoid", "relu", "leakyrelu", "elu", "softplus", "linear"})
 
 
-#: 0.5 as an array: ufuncs convert a Python float on every call, which costs as much as the arithmetic.
-_HALF = np.array(0.5)
+#: 0.5 and 1 as arrays: ufuncs convert a Python float on every call, which costs as much as the arithmetic.
+_HALF, _ONE = np.array(0.5), np.array(1.0)
 
 
 def _t(a):
@@ -90,14 +94,15 @@ class _Plan:
             self.shared_derivative = (net._shared_derivative.derivative, self.h[..., hidden, :],
                                       self.deriv_all[..., hidden, :])
         self.scratch = squeeze(np.empty((S, sizes[L], rows)))
-        # What the forward pass walks: for hidden layer l, [W_l; b_l]^T, z_l, f_l, f_l(z_l), [a_l; 1].
-        self.forward_steps = [(net._forward_weights[l], self.z[l], net.activations[l].function,
+        # What the forward pass walks: for hidden layer l, [W_l; b_l]^T @ (which writes z_l), z_l, f_l,
+        # f_l(z_l), [a_l; 1].
+        self.forward_steps = [(net._times(net._forward_weights[l]), self.z[l], net.activations[l].function,
                                self.act_out[l], self.a_ext[l]) for l in range(1, L)]
-        # What the backward pass walks, output layer first: for layer l = L..2, [a_{l-1}; 1],
-        # (dL/dz_l)^T, the gradient view of layer l, W_l (which carries dL/dz_l back), and the buffers.
+        # What the backward pass walks, output layer first: for layer l = L..2, [a_{l-1}; 1] @,
+        # (dL/dz_l)^T, the gradient view of layer l, W_l @ (which carries dL/dz_l back), and the buffers.
         self.backward_steps = [
-            (self.a_ext[l - 1], self.dz_t[l], net.layer_grads[l], net._back_weights[l], self.dz[l],
-             self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])
+            (net._times(self.a_ext[l - 1]), self.dz_t[l], net.layer_grads[l], net._times(net._back_weights[l]),
+             self.dz[l], self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])
             for l in range(L, 1, -1)]
 
 
@@ -163,17 +168,21 @@ class Network:
         self.layer_grads = [None] + [self._layer_view(self.grads, l) for l in range(1, L + 1)]
         self._forward_weights = [None] + [_t(p) for p in self.layer_params[1:]]  # [W_l; b_l]^T
         self._back_weights = [None] + [p[..., :-1, :] for p in self.layer_params[1:]]  # W_l
-        self._mm = np.dot if S == 1 else np.matmul
+        self._times_output_weights_t = self._times(self._forward_weights[-1])
         names = set(hidden_activations)
         self._shared_derivative = (self.activations[1] if len(names) == 1 and names <= OUTPUT_DETERMINED
                                    else None)
-        self._output_tanh = get_activation("tanh")
         self._output_shares_derivative = output == "tanh" and names <= {"tanh"}
         if self._output_shares_derivative and self._shared_derivative is None:
-            self._shared_derivative = self._output_tanh  # no hidden layers: the output alone
+            self._shared_derivative = get_activation("tanh")  # no hidden layers: the output alone
         self._plans: dict[tuple[int, str], _Plan] = {}
         self._optimizer_state = {}
         self.version = 0  # bumped whenever parameters change, so cached grid passes know to redo
+
+    def _times(self, a):
+        """(b, out) -> out = a @ b: a's bound ndarray.dot for one model (see the module's notes on why
+        not np.dot), np.matmul from a over a stack."""
+        return a.dot if self.stack == 1 else functools.partial(np.matmul, a)
 
     # ---------------------------------------------------------------- parameters
     def _layer_view(self, flat, l):
@@ -222,13 +231,13 @@ class Network:
 
     def forward(self, inputs, plan: _Plan):
         """Every layer's output for `inputs` [x; 1] (S, n_0 + 1, rows); returns plan.out (S, n_L, rows)."""
-        mm, a = self._mm, inputs
-        for weights_t, z, function, act_out, a_next in plan.forward_steps:
-            mm(weights_t, a, z)
+        a = inputs
+        for times_weights_t, z, function, act_out, a_next in plan.forward_steps:
+            times_weights_t(a, z)
             function(z, act_out)
             a = a_next
         z, out = plan.z[-1], plan.out
-        mm(self._forward_weights[-1], a, z)
+        self._times_output_weights_t(a, z)
         if self.output == "tanh":
             np.tanh(z, out)
         elif self.output == "logistic":
@@ -249,7 +258,7 @@ class Network:
         and for every layer  dL/d[W_l; b_l] = [a_{l-1}; 1] @ (dL/dz_l)^T   (n_{l-1} + 1, n_l),
         which sums over the examples as nn.ts's accumulators do. inputs is [x; 1] (n_0 + 1, rows).
         """
-        mm, L = self._mm, self.num_layers
+        L = self.num_layers
         if plan.shared_derivative is not None:
             derivative, span, deriv = plan.shared_derivative
             derivative(span, span, deriv)
@@ -260,16 +269,17 @@ class Network:
         np.subtract(out, targets, dz)
         if self.output == "tanh":
             d = plan.deriv[L]
-            if not self._output_shares_derivative:
-                self._output_tanh.derivative(out, out, d)
+            if not self._output_shares_derivative:  # 1 - out^2
+                np.multiply(out, out, d)
+                np.subtract(_ONE, d, d)
             np.multiply(dz, d, dz)
         elif self.output == "logistic":
             np.multiply(dz, _HALF, dz)
-        for a_prev, dz_t, grad, back_weights, dz, da, deriv, dz_prev in plan.backward_steps:
-            mm(a_prev, dz_t, grad)
-            mm(back_weights, dz, da)
+        for times_a_prev, dz_t, grad, times_weights, dz, da, deriv, dz_prev in plan.backward_steps:
+            times_a_prev(dz_t, grad)
+            times_weights(dz, da)
             np.multiply(da, deriv, dz_prev)
-        mm(inputs, plan.dz_t[1], self.layer_grads[1])
+        self._times(inputs)(plan.dz_t[1], self.layer_grads[1])
 
     # ---------------------------------------------------------------- training
     def train_epoch(self, batches: Batches, hyper: "Hyper"):
