@@ -101,6 +101,18 @@ def test_a_sweep_that_died_without_a_word_shows_as_failed(tmp_path):
     assert running_study(log) is None  # so a new study may start
 
 
+def test_a_run_log_that_refuses_the_job_record_says_why_and_raises_nothing(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    spec = tiny_spec()
+    with RunLog(path) as log:
+        study_id = log.study(spec.key, spec.to_dict())
+    with RunLog(path, read_only=True) as refusing:
+        assert refusing.job_started(study_id, 1, 0) is False
+        assert "progress not recorded" in refusing.last_error and "readonly" in refusing.last_error
+        assert refusing.job_ended(study_id, 1, "finished") is False
+        assert refusing.study_jobs(study_id) == []
+
+
 def test_an_interrupted_sweep_says_so(tmp_path):
     log = RunLog(tmp_path / "runs.sqlite")
 

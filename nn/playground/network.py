@@ -322,7 +322,7 @@ class Network:
         """
         params, grads = self.params, self.grads
         if hyper.plain_sgd:
-            np.multiply(grads, hyper.scale(count), grads)
+            np.multiply(grads, hyper.scales[count], grads)
         else:
             self._optimizer_step(count, hyper)
         if hyper.any_l1 or hyper.any_dead:
@@ -475,7 +475,7 @@ class Hyper:
 
         lr, l1, l2 = per_model(lr), per_model(l1_rate), per_model(l2_rate)
         self.neg_lr = -lr
-        self._scales = {}  # count -> -lr / count as an array (see _HALF)
+        self.scales = _Scales(self.neg_lr)
         self.any_l1 = bool(np.any(l1 != 0))
         self.any_l2 = bool(np.any(l2 != 0))
         # (lr * rate) first, as nn.ts computes it, then masked to the weights.
@@ -487,9 +487,15 @@ class Hyper:
         self.plain_sgd = optimizer == "sgd" and not self.momentum  # the original's update
         self.any_dead = bool(net.dead.any())
 
-    def scale(self, count: int):
-        """-lr / count: what the summed derivatives of `count` examples are multiplied by."""
-        scale = self._scales.get(count)
-        if scale is None:
-            scale = self._scales[count] = np.asarray(self.neg_lr / count)
+
+class _Scales(dict):
+    """scales[count] = -lr / count, what the summed derivatives of `count` examples are multiplied by,
+    as an array (see _HALF), made on first use."""
+
+    def __init__(self, neg_lr):
+        super().__init__()
+        self.neg_lr = neg_lr
+
+    def __missing__(self, count):
+        scale = self[count] = np.asarray(self.neg_lr / count)
         return scale

@@ -507,20 +507,28 @@ class RunLog:
             raise RunLogError(f"study {study_id}: no such study")
         return {"id": study_id, "spec": _json(rows[0][1], f"study {study_id}", "spec"), "created": rows[0][2]}
 
-    def job_started(self, study_id: int, pid: int, done_before: int):
+    def job_started(self, study_id: int, pid: int, done_before: int) -> bool:
         """Record that process `pid` is training the study (replacing any earlier job of it); done_before:
-        how many of its runs were in the log already."""
-        with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO study_jobs (study_id, pid, started, done_before, state) "
-                         "VALUES (?, ?, ?, ?, 'running')", (study_id, pid, time.time(), done_before))
+        how many of its runs were in the log already. Like save, False (and last_error) if the database
+        refused: training goes on, only others cannot follow it."""
+        return self._record_job("INSERT OR REPLACE INTO study_jobs (study_id, pid, started, done_before, state) "
+                                "VALUES (?, ?, ?, ?, 'running')", (study_id, pid, time.time(), done_before))
 
-    def job_ended(self, study_id: int, pid: int, state: str):
-        """Record how process `pid`'s job on the study ended: one of JOB_ENDS."""
+    def job_ended(self, study_id: int, pid: int, state: str) -> bool:
+        """Record how process `pid`'s job on the study ended: one of JOB_ENDS (False if refused)."""
         if state not in JOB_ENDS:
             raise ValueError(f"state: {state!r} is not one of {JOB_ENDS}")
-        with self._write() as conn:
-            conn.execute("UPDATE study_jobs SET state = ?, ended = ? WHERE study_id = ? AND pid = ?",
-                         (state, time.time(), study_id, pid))
+        return self._record_job("UPDATE study_jobs SET state = ?, ended = ? WHERE study_id = ? AND pid = ?",
+                                (state, time.time(), study_id, pid))
+
+    def _record_job(self, sql, params) -> bool:
+        try:
+            with self._write() as conn:
+                conn.execute(sql, params)
+        except sqlite3.Error as error:
+            self.last_error = f"run log {str(self.path)!r}: the study's progress not recorded ({error})"
+            return False
+        return True
 
     def study_jobs(self, study_id: int | None = None) -> list[dict]:
         """The jobs recorded (of one study, or of all): study_id, pid, started, done_before, state, ended."""
