@@ -3,7 +3,8 @@
     python bench/bench_engine.py [--seconds 2]
 
 BLAS is pinned to one thread (these matrices are tiny: threads only add overhead). An epoch
-includes the per-epoch train and test loss, as the original's. The original's own nn.ts in Node 20
+includes the per-epoch train and test loss, as the original's. It also prints how long C4's matrix
+products alone take an epoch, measured in the same run: a ceiling no NumPy engine can pass on this machine. The original's own nn.ts in Node 20
 on this kind of machine: C1 8295, C2 803, C3 695 epochs/s; grid 34 ms for C2 (PLAYGROUND.md).
 """
 import os
@@ -19,6 +20,8 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
 
 from nn.playground import Config, Run  # noqa: E402
 
@@ -52,6 +55,26 @@ def grid_ms(run, repeats=50):
     return (time.perf_counter() - start) / repeats * 1e3
 
 
+def c4_products_us(repeats=200):
+    """Microseconds an epoch of C4 spends in its matrix products alone (float64, one BLAS thread): the
+    forward pass over the 250 training and 250 test points, then the backward pass over the 250 training
+    points. No engine, however lean, trains C4 faster than this allows."""
+    rng = np.random.default_rng(0)
+
+    def product(rows, inner, cols):
+        left, right, out = rng.random((rows, inner)), rng.random((inner, cols)), np.empty((rows, cols))
+        return lambda: left.dot(right, out)
+
+    products = [product(64, 3, 500), product(64, 65, 500), product(1, 65, 500),  # forward, train + test
+                product(65, 250, 1), product(64, 1, 250), product(65, 250, 64), product(64, 64, 250),
+                product(3, 250, 64)]  # backward: gradient and back-propagation of each layer
+    start = time.perf_counter()
+    for _ in range(repeats):
+        for call in products:
+            call()
+    return (time.perf_counter() - start) / repeats * 1e6
+
+
 def torch_epochs_per_second(python):
     if not Path(python).exists():
         return None
@@ -82,6 +105,8 @@ def main():
         orig = ORIGINAL.get(name)
         ratio = f"{rate / orig:10.2f}" if orig else f"{'-':>10}"
         print(f"{name:<6} {rate:10.0f} {TARGET[name]:8d} {orig or '-':>9} {ratio}")
+    floor = c4_products_us()
+    print(f"C4's matrix products alone take {floor:.0f} us an epoch here: at most {1e6 / floor:,.0f} epochs/s")
     print(f"grid: boundary(100) + neuron_maps(100) for C2: {grid_ms(Run(Config.from_url(CONFIGS['C2']))):.2f} ms"
           " (target <= 2 ms; original 34 ms)")
     torch_rate = torch_epochs_per_second(args.torch_python)
