@@ -54,6 +54,8 @@ def test_sweep_runs_resumes_and_reports(tmp_path, capsys):
     assert len(log.list_runs(source="study")) == 4 and len(log.studies()) == 1
     page = report.read_text()
     assert "The best configuration is learning rate" in page and not re.search(r"<script[^>]+src=", page)
+    fixed = re.search(r"Fixed settings: <code>([^<]*)</code>", page).group(1)
+    assert "dataset=xor" in fixed and "learningRate" not in fixed and "seed" not in fixed  # what was swept
 
 
 def test_interrupt_keeps_what_finished(tmp_path):
