@@ -157,6 +157,10 @@ def _describe(levels: dict) -> str:
     return ", ".join(f"{_name(f)} {v}" for f, v in levels.items()) or "the fixed settings"
 
 
+def _seeds(count: int) -> str:
+    return f"{count} seed" + ("" if count == 1 else "s")
+
+
 def _loss(value) -> str:
     return "diverged" if value is None else f"{value:.3f}"
 
@@ -172,11 +176,11 @@ def findings(summary: dict) -> list:
         accuracy = best["test_accuracy"]["mean"]
         sentences.append(
             f"The best configuration is {_describe(best['levels'])}: mean final test loss {loss['mean']:.3f} "
-            f"± {loss['std']:.3f} over {best['runs']} seeds (from {loss['min']:.3f} to {loss['max']:.3f})"
+            f"± {loss['std']:.3f} over {_seeds(best['runs'])} (from {loss['min']:.3f} to {loss['max']:.3f})"
             + (f", mean test accuracy {100 * accuracy:.1f}%" if accuracy is not None else "") + ".")
         reached = best["reached"]
         sentences.append(
-            f"It reached test loss < {threshold:g} in {reached} of {best['runs']} seeds"
+            f"It reached test loss < {threshold:g} in {reached} of {_seeds(best['runs'])}"
             + (f", after a median {best['epochs_to_threshold']:.0f} epochs." if reached else "."))
     total, diverged = summary["runs"], summary["diverged"]
     if not diverged:
@@ -293,13 +297,13 @@ def study_html(summary: dict) -> str:
     parts = [
         "<h2>Best configuration</h2>",
         f"<p><b>{html.escape(_describe(best['levels']))}</b>: mean final test loss {_loss_cell(best)} over "
-        f"{best['runs']} seeds. <a href=\"{html.escape(best_link)}\">Open it in the playground</a>.</p>",
+        f"{_seeds(best['runs'])}. <a href=\"{html.escape(best_link)}\">Open it in the playground</a>.</p>",
         "<h2>What the data says</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in summary["findings"])
         + "</ul>",
         "<h2>How it was found</h2>",
         f"<p>{summary['runs']} runs: {summary['configurations']} configurations "
         f"({' × '.join(str(len(t['levels'])) + ' ' + html.escape(_name(t['factor'])) for t in summary['factor_tables']) or 'one'})"
-        f" × {len(summary['seeds'])} seeds ({html.escape(', '.join(summary['seeds']))}), {summary['epochs']} epochs "
+        f" × {_seeds(len(summary['seeds']))} ({html.escape(', '.join(summary['seeds']))}), {summary['epochs']} epochs "
         "each. Configurations are ranked by mean final test loss over seeds (± standard deviation); a diverged "
         f"seed ranks its configuration last. Epochs to threshold: first epoch with test loss &lt; {threshold:g} "
         "(median over the seeds that got there, and how many did). Fixed settings: "
