@@ -245,3 +245,15 @@ def test_pictures_returned_earlier_stay_as_they_were():
     run.neuron_maps(20)
     assert np.array_equal(boundary, kept[0])
     assert all(np.array_equal(m, k) for m, k in zip(maps, kept[1]))
+
+
+def test_per_layer_activations_follow_the_network_shape_and_the_activation():
+    run = Run(Config(networkShape=(4, 3), activation="tanh", layerActivations=("relu", "sigmoid")))
+    assert run.update(networkShape=[4, 3, 2]) == "reset"
+    assert run.cfg.layerActivations == ("relu", "sigmoid", "tanh")  # the new layer gets `activation`
+    run.update(networkShape=(4,))
+    assert run.cfg.layerActivations == ("relu",)
+    run.update(activation="elu")  # the top bar's Activation sets every layer
+    assert run.cfg.layerActivations == () and run.cfg.layer_activations == ["elu"]
+    with pytest.raises(ValueError, match="networkShape"):
+        Run(Config(layerActivations=("relu", "relu"))).update(networkShape="4,2")

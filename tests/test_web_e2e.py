@@ -227,3 +227,23 @@ def test_our_training_options_are_controls_too(page, live_server):
     page.get_by_role("button", name="Reset").click()
     page.wait_for_function(f"window.playground.frame.header.train_loss !== {initial!r}")
     assert page.console_errors == []
+
+
+def test_each_hidden_layer_can_have_its_own_activation(page, live_server, artifacts):
+    open_playground(page, live_server, "#dataset=spiral&networkShape=4,2&activation=tanh&seed=0.4&x=true&y=true")
+    assert page.get_by_label("Activation of layer 1").input_value() == "tanh"
+    page.get_by_label("Activation of layer 1").select_option("relu")
+    page.wait_for_function("window.playground.config.layerActivations.join() === 'relu,tanh'")
+    assert "layerActivations=relu,tanh" in page.url
+    page.wait_for_function("document.querySelector('[aria-label=\"Activation of layer 1\"]').value === 'relu'")
+    # A new layer gets the Activation of the top bar; the others keep theirs.
+    page.get_by_role("button", name="Add a hidden layer").click()
+    page.wait_for_function("window.playground.config.layerActivations.join() === 'relu,tanh,tanh'")
+    page.wait_for_function("document.querySelectorAll('select.layer-activation').length === 3")
+    page.screenshot(path=artifacts / "page-layer-activations.png", full_page=True)
+    # The top bar's Activation sets every layer.
+    page.get_by_label("Activation", exact=True).select_option("sigmoid")
+    page.wait_for_function("window.playground.config.layerActivations.length === 0")
+    page.wait_for_function("[...document.querySelectorAll('select.layer-activation')].every(s => s.value === 'sigmoid')")
+    assert page.get_by_test_id("error").text_content() == ""
+    assert page.console_errors == []

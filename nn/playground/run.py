@@ -208,9 +208,11 @@ class Run:
         """Apply config changes with the original's rules; returns "live", "reset" or "regenerate".
 
         A bad value raises ValueError (from Config) and leaves the run as it was. A new seed
-        replays that seed from scratch (data and weights), like opening its link.
+        replays that seed from scratch (data and weights), like opening its link. Per-layer
+        activations (layerActivations) follow the network: a new shape keeps each remaining layer's
+        and gives new layers `activation`; a new `activation` sets every layer.
         """
-        new_cfg = self.cfg.replace(**changes)
+        new_cfg = self.cfg.replace(**self._with_layer_activations(changes))
         changed = {k for k in changes if getattr(new_cfg, k) != getattr(self.cfg, k)}
         if not changed:
             return "live"
@@ -234,6 +236,19 @@ class Run:
             return "reset"
         self._set_hyper()
         return "live"
+
+    def _with_layer_activations(self, changes: dict) -> dict:
+        """`changes`, plus the layerActivations they imply (see update)."""
+        per_layer = self.cfg.layerActivations
+        if not per_layer or "layerActivations" in changes:
+            return changes
+        if "activation" in changes:
+            return {**changes, "layerActivations": ()}
+        shape = changes.get("networkShape")
+        if isinstance(shape, (list, tuple)):  # anything else: Config says what is wrong with it
+            kept, added = tuple(per_layer[:len(shape)]), max(0, len(shape) - len(per_layer))
+            return {**changes, "layerActivations": kept + (self.cfg.activation,) * added}
+        return changes
 
     def _new_seed(self):
         """The original's generateData: seed = random().toFixed(5) from the current stream, then

@@ -146,7 +146,8 @@ function onFrame(frame) {
   play.setAttribute("aria-pressed", String(header.state === "playing"));
 
   const discretize = Boolean(page.config && page.config.discretize);
-  diagram.build(header.layer_sizes, header.input_names, page.config ? page.config.hide : [], discretize);
+  diagram.build(header.layer_sizes, header.input_names, page.config ? page.config.hide : [], discretize,
+                page.config ? layerActivations(page.config) : []);
   diagram.update(arrays, arrays.thumbnails, discretize);
   chart.extend(header.uid, header.history);
   drawBoundary();
@@ -341,6 +342,10 @@ function buildClassroomOptions() {
 
 // ---- start ---------------------------------------------------------------------------------------------------
 
+// Each hidden layer's activation: layerActivations (ours) when set, else the one Activation for all.
+const layerActivations = config =>
+  (config.layerActivations.length ? config.layerActivations : config.networkShape.map(() => config.activation));
+
 const grid = document.createElement("canvas");  // the 100x100 map, scaled onto the boundary canvas
 grid.width = grid.height = DENSITY;
 const chart = new LossChart($("#linechart"));
@@ -353,10 +358,15 @@ const diagram = new NetworkDiagram($("#network"), {
     const count = shape[index] + delta;
     if (count >= 1 && count <= Math.max(MAX_NEURONS, shape[index])) { shape[index] = count; setField("networkShape", shape); }
   },
+  setLayerActivation: (index, name) => {
+    const names = [...layerActivations(page.config)];
+    names[index] = name;
+    setField("layerActivations", names);
+  },
   setValue: (target, value) => send(target.kind === "bias"
     ? { cmd: "set_bias", layer: target.layer, node: target.node, value }
     : { cmd: "set_weight", layer: target.layer, source: target.source, dest: target.dest, value }),
-});
+}, [...$("#activations").options].map(option => [option.value, option.text]));
 wireControls();
 connect();
 // For tests and the curious: the newest frame, config, URL, draw statistics and the loss history drawn.

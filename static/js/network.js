@@ -22,8 +22,10 @@ function svgElement(name, attributes, parent) {
 const linkWidth = w => (Number.isFinite(w) ? 1 + (Math.min(Math.abs(w), 5) / 5) * 9 : 1);
 
 export class NetworkDiagram {
-  constructor(container, callbacks) {
+  // activations: [value, label] of every activation a hidden layer may have.
+  constructor(container, callbacks, activations) {
     this.container = container;
+    this.activations = activations;
     this.svg = container.querySelector("svg");
     this.card = container.querySelector("#hovercard");
     this.cardInput = this.card.querySelector("input");
@@ -39,15 +41,17 @@ export class NetworkDiagram {
     this.cardInput.addEventListener("blur", () => this.closeCard());
   }
 
-  // Rebuild the diagram when the network's shape, its inputs or the hidden features change.
-  build(layerSizes, inputNames, hiddenControls, discretize) {
-    const key = JSON.stringify([layerSizes, inputNames, hiddenControls, discretize]);
+  // Rebuild the diagram when the network's shape, its inputs, its layers' activations or the hidden features
+  // change. layerActivations: one name per hidden layer.
+  build(layerSizes, inputNames, hiddenControls, discretize, layerActivations) {
+    const key = JSON.stringify([layerSizes, inputNames, hiddenControls, discretize, layerActivations]);
     if (key === this.structure) return false;
     this.structure = key;
     this.layerSizes = layerSizes;
     this.closeCard();
     this.svg.replaceChildren();
-    this.container.querySelectorAll(".thumb, .feature-label, .neurons-control").forEach(e => e.remove());
+    this.container.querySelectorAll(".thumb, .feature-label, .neurons-control, .layer-activation")
+      .forEach(e => e.remove());
 
     const width = Math.max(480, this.container.clientWidth || 560);
     const hidden = layerSizes.length - 2;
@@ -90,7 +94,12 @@ export class NetworkDiagram {
         this.thumbs[layer].push(thumb);
       }
       maxRows = Math.max(maxRows, layerSizes[layer]);
-      if (!isOutput) this.addNeuronsControl(cx, layer, layerSizes[layer]);
+      if (!isOutput) {
+        this.addNeuronsControl(cx, layer, layerSizes[layer]);
+        if (!hiddenControls.includes("activation")) {  // a classroom link may hide the activation
+          this.addActivationControl(cx, layer, layerSizes[layer], layerActivations[layer - 1]);
+        }
+      }
     }
     const height = TOP + maxRows * ROW;
     this.svg.setAttribute("width", width);
@@ -158,6 +167,18 @@ export class NetworkDiagram {
     add.addEventListener("click", () => this.callbacks.changeNeurons(layer - 1, +1));
     remove.addEventListener("click", () => this.callbacks.changeNeurons(layer - 1, -1));
     this.container.appendChild(div);
+  }
+
+  // Under the layer's last neuron: which activation the layer has (ours: the original has one for all).
+  addActivationControl(cx, layer, count, value) {
+    const select = document.createElement("select");
+    select.className = "layer-activation ui-activation";
+    select.setAttribute("aria-label", `Activation of layer ${layer}`);
+    for (const [name, label] of this.activations) select.add(new Option(label, name, false, name === value));
+    select.style.left = `${cx - 35}px`;
+    select.style.top = `${TOP + (count - 1) * ROW + RECT + 3}px`;
+    select.addEventListener("change", () => this.callbacks.setLayerActivation(layer - 1, select.value));
+    this.container.appendChild(select);
   }
 
   // Per frame: link colours and widths, bias colours, neuron thumbnails.
