@@ -1,5 +1,7 @@
 """Studies: the sweep grammar, running, resuming, Dask giving the pool's results, and the report."""
+import os
 import re
+import sqlite3
 import subprocess
 import sys
 
@@ -101,6 +103,19 @@ def test_a_sweep_that_died_without_a_word_shows_as_failed(tmp_path):
     assert study_progress(log, study_id) == {"study_id": study_id, "total": 4, "done": 0, "skipped": 0,
                                               "eta": None, "state": "failed"}
     assert running_study(log) is None  # so a new study may start
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="tells process start times from /proc")
+def test_a_reused_pid_does_not_make_a_dead_sweep_look_alive(tmp_path):
+    log = RunLog(tmp_path / "runs.sqlite")
+    spec = tiny_spec()
+    study_id = log.study(spec.key, spec.to_dict())
+    log.job_started(study_id, os.getpid(), 0)  # this live process: the sweep's own PID, just recorded
+    assert study_progress(log, study_id)["state"] == "running"
+    # The same PID, but the job is an hour older than the process: a killed sweep whose PID was reused.
+    with sqlite3.connect(log.path) as raw:
+        raw.execute("UPDATE study_jobs SET started = started - 3600")
+    assert study_progress(log, study_id)["state"] == "failed" and running_study(log) is None
 
 
 def test_a_run_log_that_refuses_the_job_record_says_why_and_raises_nothing(tmp_path):

@@ -262,7 +262,7 @@ def study_progress(log: RunLog, study_id: int) -> dict:
     job = jobs[0] if jobs else None
     progress = {"study_id": study_id, "total": total, "done": done,
                 "skipped": job["done_before"] if job else 0, "eta": None}
-    if job is not None and job["state"] == "running" and _alive(job["pid"]):
+    if job is not None and job["state"] == "running" and _alive(job):
         trained = done - job["done_before"]
         if trained > 0:
             progress["eta"] = (time.time() - job["started"]) / trained * (total - done)
@@ -278,19 +278,36 @@ def study_progress(log: RunLog, study_id: int) -> dict:
 def running_study(log: RunLog) -> dict | None:
     """The progress of a study whose sweep process is alive, or None."""
     for job in log.study_jobs():
-        if job["state"] == "running" and _alive(job["pid"]):
+        if job["state"] == "running" and _alive(job):
             return study_progress(log, job["study_id"])
     return None
 
 
-def _alive(pid: int) -> bool:
-    """Whether process `pid` exists (on this machine: sweeps write the run log they share a disk with)."""
+def _alive(job: dict) -> bool:
+    """Whether the job's sweep process is still there (on this machine: sweeps write the run log they share
+    a disk with). A process with its PID that started after the job did is another one that reuses the PID
+    of a sweep killed without a word (Linux tells when a process started; elsewhere the PID must do)."""
+    pid = job["pid"]
     try:
         os.kill(pid, 0)  # signal 0 checks, sends nothing
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
-        return True
+        pass
+    started = _process_start(pid)
+    return started is None or started <= job["started"] + 2.0  # (boot time is known to the second)
+
+
+def _process_start(pid: int) -> float | None:
+    """When process `pid` started, in seconds since the epoch, or None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()  # after the command name, which may hold spaces
+        with open("/proc/stat", "rb") as system:
+            boot = next(float(line.split()[1]) for line in system if line.startswith(b"btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: start time in ticks
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
     return True
 
 
