@@ -4,6 +4,7 @@ import pytest
 
 from nn.playground import Config, Run
 from nn.playground.datasets import make_data
+from nn.playground.network import Network
 from nn.playground.seedrandom import SeedRandom
 from nn.playground.stack import train_group
 
@@ -257,3 +258,15 @@ def test_per_layer_activations_follow_the_network_shape_and_the_activation():
     assert run.cfg.layerActivations == () and run.cfg.layer_activations == ["elu"]
     with pytest.raises(ValueError, match="networkShape"):
         Run(Config(layerActivations=("relu", "relu"))).update(networkShape="4,2")
+
+
+def test_an_empty_set_has_no_mean_loss_or_accuracy():
+    net = Network([2, 3, 1], ["tanh"], "tanh")
+    net.params[:] = np.linspace(-1, 1, net.params.size)
+    inputs = np.vstack([np.random.default_rng(0).normal(size=(2, 6)), np.ones(6)])
+    targets, labels = np.ones((1, 6)), np.ones(6)
+    only_train = net.losses([(inputs, targets, labels, "eval", 6)])[0]
+    assert np.isfinite(only_train[[0, 2]]).all() and np.isnan(only_train[[1, 3]]).all()
+    only_test = net.losses([(inputs, targets, labels, "eval", 0)])[0]
+    assert np.isnan(only_test[[0, 2]]).all() and np.isfinite(only_test[[1, 3]]).all()
+    assert only_train[0] == only_test[1]  # the same examples, counted as the other set

@@ -398,7 +398,7 @@ class Network:
         original shows it; cross-entropy when chosen), without the regularisation term.
         """
         totals = np.zeros((self.stack, 4))  # summed losses (train, test), then correct counts
-        counts = np.zeros(4)  # how many examples each total is over
+        sizes = [0, 0]  # examples in the training set, in the test set
         for inputs, targets, labels, purpose, n_train in passes:
             N = inputs.shape[-1]
             if N == 0:
@@ -409,11 +409,15 @@ class Network:
             _add_by_set(totals[:, 0:2], self._per_example_loss(out, targets, plan), n_train)
             if self.output != "linear":
                 _add_by_set(totals[:, 2:4], self._correct(out, labels), n_train)
-            counts += (n_train, N - n_train, n_train, N - n_train)
+            sizes[0] += n_train
+            sizes[1] += N - n_train
         if self.output == "linear":
             totals[:, 2:] = np.nan
-        with np.errstate(invalid="ignore"):
-            return totals / counts  # 0 / 0 = NaN for an empty set
+        means = totals / np.array([max(n, 1) for n in sizes * 2], dtype=float)
+        for part, n in enumerate(sizes):
+            if not n:  # an empty set has no mean
+                means[:, [part, 2 + part]] = np.nan
+        return means
 
     def _per_example_loss(self, out, targets, plan):
         """(S, N) or (N,) when S == 1: each example's loss."""
