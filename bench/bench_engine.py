@@ -4,8 +4,9 @@
 
 BLAS is pinned to one thread (these matrices are tiny: threads only add overhead). An epoch
 includes the per-epoch train and test loss, as the original's. It also prints how long C4's matrix
-products alone take an epoch, measured in the same run: a ceiling no NumPy engine can pass on this machine. The original's own nn.ts in Node 20
-on this kind of machine: C1 8295, C2 803, C3 695 epochs/s; grid 34 ms for C2 (PLAYGROUND.md).
+products alone take an epoch, measured in the same run: a ceiling no NumPy engine can pass on this
+machine. The original's own nn.ts in Node 20 on this kind of machine: C1 8295, C2 803, C3 695
+epochs/s; grid 34 ms for C2 (PLAYGROUND.md).
 """
 import os
 

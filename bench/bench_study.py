@@ -83,5 +83,6 @@ def main():
     print(f"and {matmul_seconds * 1e6:.0f} us of per-matrix BLAS calls in its steps: at most "
           f"{epoch_alone / (tanh_seconds + matmul_seconds):.1f}x")
 
+
 if __name__ == "__main__":
     main()

@@ -49,8 +49,8 @@ OUTPUTS = ("tanh", "linear", "logistic", "softmax")
 OUTPUT_DETERMINED = frozenset({"tanh", "sigmoid", "relu", "leakyrelu", "elu", "softplus", "linear"})
 
 
-#: 0.5 and 1 as arrays: ufuncs convert a Python float on every call, which costs as much as the arithmetic.
-_HALF, _ONE = np.array(0.5), np.array(1.0)
+#: 0.5 as an array: ufuncs convert a Python float on every call, which costs as much as the arithmetic.
+_HALF = np.array(0.5)
 
 
 def _t(a):
@@ -172,9 +172,10 @@ class Network:
         names = set(hidden_activations)
         self._shared_derivative = (self.activations[1] if len(names) == 1 and names <= OUTPUT_DETERMINED
                                    else None)
+        self._output_tanh = get_activation("tanh")
         self._output_shares_derivative = output == "tanh" and names <= {"tanh"}
         if self._output_shares_derivative and self._shared_derivative is None:
-            self._shared_derivative = get_activation("tanh")  # no hidden layers: the output alone
+            self._shared_derivative = self._output_tanh  # no hidden layers: the output alone
         self._plans: dict[tuple[int, str], _Plan] = {}
         self._optimizer_state = {}
         self.version = 0  # bumped whenever parameters change, so cached grid passes know to redo
@@ -269,9 +270,8 @@ class Network:
         np.subtract(out, targets, dz)
         if self.output == "tanh":
             d = plan.deriv[L]
-            if not self._output_shares_derivative:  # 1 - out^2
-                np.multiply(out, out, d)
-                np.subtract(_ONE, d, d)
+            if not self._output_shares_derivative:
+                self._output_tanh.derivative(out, out, d)
             np.multiply(dz, d, dz)
         elif self.output == "logistic":
             np.multiply(dz, _HALF, dz)

@@ -77,6 +77,7 @@ MIGRATIONS = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 JOB_ENDS = ("finished", "interrupted", "failed")  # how a study's sweep process can end
+JOB_COLUMNS = ("study_id", "pid", "started", "done_before", "state", "ended")
 
 
 class RunLogError(ValueError):
@@ -532,9 +533,9 @@ class RunLog:
 
     def study_jobs(self, study_id: int | None = None) -> list[dict]:
         """The jobs recorded (of one study, or of all): study_id, pid, started, done_before, state, ended."""
-        sql = "SELECT study_id, pid, started, done_before, state, ended FROM study_jobs"
+        sql = f"SELECT {', '.join(JOB_COLUMNS)} FROM study_jobs"
         rows = self._read(sql + " WHERE study_id = ?", (study_id,)) if study_id is not None else self._read(sql)
-        return [dict(zip(("study_id", "pid", "started", "done_before", "state", "ended"), row)) for row in rows]
+        return [dict(zip(JOB_COLUMNS, row)) for row in rows]
 
     def study_labels(self, study_id: int) -> dict:
         """{run_id: labels} of the study's runs (labels: {factor: level} as the study names them)."""

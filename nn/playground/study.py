@@ -308,7 +308,6 @@ def _process_start(pid: int) -> float | None:
         return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: start time in ticks
     except (OSError, ValueError, IndexError, StopIteration):
         return None
-    return True
 
 
 def _run_chunks(chunks, epochs, workers, scheduler, finished):
