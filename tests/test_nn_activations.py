@@ -39,6 +39,18 @@ def test_function_and_derivative_match_the_definition(name):
     assert_allclose(activation.derivative(X, y), derivative(X), rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_a_bound_call_writes_f_into_its_buffer_each_time_it_runs(name):
+    activation = nn.get_activation(name)
+    x, out = X.copy(), np.full_like(X, np.nan)
+    call = activation.bind(x, out)
+    call()
+    assert_allclose(out, REFERENCE[name][0](X), rtol=1e-12, atol=1e-14)
+    x *= -0.5  # the playground's training writes new inputs into the same buffer and calls again
+    call()
+    assert_allclose(out, REFERENCE[name][0](-0.5 * X), rtol=1e-12, atol=1e-14)
+
+
 def test_relu_derivative_is_zero_at_zero_like_the_playground():
     assert nn.ReLU().derivative(np.array([0.0]), np.array([0.0]))[0] == 0.0
 

@@ -58,6 +58,17 @@ def test_same_init_on_reset_restores_the_initial_weights():
     assert_weights_equal(run.weights(), initial)
 
 
+def test_training_after_reset_moves_the_new_weights():
+    # The batches outlive a Reset (the data is kept) while the network is new: each training step
+    # must work on the new network's buffers, not replay the old network's.
+    run = Run(spiral(sameInitOnReset=True)).train(10)
+    losses, weights = run.history.column("train_loss"), run.weights()
+    run.reset()
+    run.train(10)
+    np.testing.assert_array_equal(run.history.column("train_loss"), losses)
+    assert_weights_equal(run.weights(), weights)
+
+
 def test_learning_rate_applies_live_without_reset():
     run = Run(spiral()).train(5)
     weights, uid = run.weights(), run.uid

@@ -26,6 +26,9 @@ one, which keeps each call on BLAS's fast path):
   more again on matrices this small. With S > 1 np.matmul broadcasts over the stack.
 - Ufuncs get their output buffer positionally and never through `a *= b`: both cost a little on
   every one of the thousands of calls an epoch makes.
+- A pass makes the same calls on the same buffers every time, so a plan binds each call once
+  (functools.partial) and a pass replays the list; the training batches keep theirs with the inputs
+  and targets bound too (Batches.steps). What a step then costs is the calls themselves.
 """
 from __future__ import annotations
 
@@ -85,25 +88,78 @@ class _Plan:
             self.act_out[L] = self.z[L]  # the identity needs no copy
         self.out = self.act_out[L]
         self.dz_t = [None] + [_t(dz) for dz in self.dz[1:]]
+        self.scratch = squeeze(np.empty((S, sizes[L], rows)))
+        # A pass is the same NumPy calls on the same buffers every time, so each call is bound here,
+        # once, and a pass replays them; only the inputs and targets change from pass to pass.
+        # Forward: z_1 = [W_1; b_1]^T @ [x; 1] takes the inputs (first_product); then a_1 = f_1(z_1),
+        # and for l = 2..L, z_l = [W_l; b_l]^T @ [a_{l-1}; 1] and a_l = f_l(z_l) (f_L: the output's).
+        self._times, self._first_grad = net._times, net.layer_grads[1]
+        self.first_product = net._times(net._forward_weights[1])
+        self.forward_calls = []
+        for l in range(1, L + 1):
+            if l > 1:
+                self.forward_calls.append(functools.partial(
+                    net._times(net._forward_weights[l]), self.a_ext[l - 1], self.z[l]))
+            if l < L:
+                self.forward_calls.append(net.activations[l].bind(self.z[l], self.act_out[l]))
+            else:
+                self.forward_calls += _output_calls(net.output, self.z[L], self.out)
+        # Backward, once dL/dz_L holds (out - t): f_l'(z_l) of the hidden layers (one call when their
+        # derivative is a function of y alone), dL/dz_L as listed in OUTPUTS, then for l = L..2:
+        #     dL/d[W_l; b_l] = [a_{l-1}; 1] @ (dL/dz_l)^T,  dL/da_{l-1} = W_l @ dL/dz_l,
+        #     dL/dz_{l-1} = dL/da_{l-1} * f_{l-1}'(z_{l-1});
+        # the first layer's gradient, [x; 1] @ (dL/dz_1)^T, takes the inputs.
+        partial = functools.partial
         if net._shared_derivative is None:
-            self.shared_derivative = None
+            calls = [partial(net.activations[l].derivative, self.z[l], self.act_out[l], self.deriv[l])
+                     for l in range(1, L)]
         elif net._output_shares_derivative:  # f' of every hidden layer and of a tanh output: one call
-            self.shared_derivative = (net._shared_derivative.derivative, self.h, self.deriv_all)
+            calls = [partial(net._shared_derivative.derivative, self.h, self.h, self.deriv_all)]
         else:
             hidden = slice(0, starts[-1])  # the hidden layers' rows (with their rows of ones, harmless)
-            self.shared_derivative = (net._shared_derivative.derivative, self.h[..., hidden, :],
-                                      self.deriv_all[..., hidden, :])
-        self.scratch = squeeze(np.empty((S, sizes[L], rows)))
-        # What the forward pass walks: for hidden layer l, [W_l; b_l]^T @ (which writes z_l), z_l, f_l,
-        # f_l(z_l), [a_l; 1].
-        self.forward_steps = [(net._times(net._forward_weights[l]), self.z[l], net.activations[l].function,
-                               self.act_out[l], self.a_ext[l]) for l in range(1, L)]
-        # What the backward pass walks, output layer first: for layer l = L..2, [a_{l-1}; 1] @,
-        # (dL/dz_l)^T, the gradient view of layer l, W_l @ (which carries dL/dz_l back), and the buffers.
-        self.backward_steps = [
-            (net._times(self.a_ext[l - 1]), self.dz_t[l], net.layer_grads[l], net._times(net._back_weights[l]),
-             self.dz[l], self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])
-            for l in range(L, 1, -1)]
+            span, deriv = self.h[..., hidden, :], self.deriv_all[..., hidden, :]
+            calls = [partial(net._shared_derivative.derivative, span, span, deriv)]
+        out, dz_out = self.out, self.dz[L]
+        if net.output == "tanh":
+            if not net._output_shares_derivative:
+                calls.append(partial(net._output_tanh.derivative, out, out, self.deriv[L]))
+            calls.append(partial(np.multiply, dz_out, self.deriv[L], dz_out))
+        elif net.output == "logistic":
+            calls.append(partial(np.multiply, dz_out, _HALF, dz_out))
+        for l in range(L, 1, -1):
+            calls += [partial(net._times(self.a_ext[l - 1]), self.dz_t[l], net.layer_grads[l]),
+                      partial(net._times(net._back_weights[l]), self.dz[l], self.da[l - 1]),
+                      partial(np.multiply, self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])]
+        self.backward_calls = calls
+
+    def forward(self, x):
+        """The calls of a forward pass over x [x; 1] (n_0 + 1, rows), in order; the output lands in out."""
+        return [functools.partial(self.first_product, x, self.z[1]), *self.forward_calls]
+
+    def backward(self, x, t):
+        """The calls of a backward pass after forward(x), for targets t (n_L, rows): they leave the sum
+        over the examples of dL/dparams in the network's grads (see Network.backward)."""
+        return [functools.partial(np.subtract, self.out, t, self.dz[-1]), *self.backward_calls,
+                functools.partial(self._times(x), self.dz_t[1], self._first_grad)]
+
+
+def _output_calls(output, z, out):
+    """The calls that write the output layer's activation of z into out (none for "linear", whose
+    out is z itself); see OUTPUTS."""
+    if output == "tanh":
+        return [functools.partial(np.tanh, z, out)]
+    if output == "logistic":  # tanh(z / 2)
+        return [functools.partial(np.multiply, z, _HALF, out), functools.partial(np.tanh, out, out)]
+    if output == "softmax":
+        return [functools.partial(_softmax, z, out)]
+    return []
+
+
+def _softmax(z, out):
+    """out = softmax(z) over the units (axis -2), shifted by the largest z so exp cannot overflow."""
+    np.subtract(z, z.max(axis=-2, keepdims=True), out)
+    np.exp(out, out)
+    np.divide(out, out.sum(axis=-2, keepdims=True), out)
 
 
 class Batches:
@@ -130,6 +186,14 @@ class Batches:
         full = N // size
         self.full = [block(k * size, (k + 1) * size) for k in range(full)]
         self.leftover = block(full * size, N) if N % size else None
+        self._steps = (None, [])
+
+    def steps(self, plan: _Plan):
+        """[(forward calls, backward calls)] of each full batch, bound to plan's buffers: a training
+        step replays them (built once for each plan these batches train)."""
+        if self._steps[0] is not plan:
+            self._steps = (plan, [(plan.forward(x), plan.backward(x, t)) for x, t in self.full])
+        return self._steps[1]
 
 
 class Network:
@@ -168,7 +232,6 @@ class Network:
         self.layer_grads = [None] + [self._layer_view(self.grads, l) for l in range(1, L + 1)]
         self._forward_weights = [None] + [_t(p) for p in self.layer_params[1:]]  # [W_l; b_l]^T
         self._back_weights = [None] + [p[..., :-1, :] for p in self.layer_params[1:]]  # W_l
-        self._times_output_weights_t = self._times(self._forward_weights[-1])
         names = set(hidden_activations)
         self._shared_derivative = (self.activations[1] if len(names) == 1 and names <= OUTPUT_DETERMINED
                                    else None)
@@ -232,54 +295,23 @@ class Network:
 
     def forward(self, inputs, plan: _Plan):
         """Every layer's output for `inputs` [x; 1] (S, n_0 + 1, rows); returns plan.out (S, n_L, rows)."""
-        a = inputs
-        for times_weights_t, z, function, act_out, a_next in plan.forward_steps:
-            times_weights_t(a, z)
-            function(z, act_out)
-            a = a_next
-        z, out = plan.z[-1], plan.out
-        self._times_output_weights_t(a, z)
-        if self.output == "tanh":
-            np.tanh(z, out)
-        elif self.output == "logistic":
-            np.multiply(z, _HALF, out)
-            np.tanh(out, out)
-        elif self.output == "softmax":
-            np.subtract(z, z.max(axis=-2, keepdims=True), out)
-            np.exp(out, out)
-            np.divide(out, out.sum(axis=-2, keepdims=True), out)
-        return out
+        for call in plan.forward(inputs):
+            call()
+        return plan.out
 
     def backward(self, inputs, targets, plan: _Plan):
-        """Fill `grads` with the sum over the examples of dL/dparams (L = the per-example loss).
+        """Fill `grads` with the sum over the examples of dL/dparams (L = the per-example loss), after
+        forward(inputs, plan).
 
         Output layer: dL/dz_L from (out - target) as listed in OUTPUTS. Hidden layer l:
             dL/da_l = W_{l+1} @ dL/dz_{l+1}            (n_l, rows)
             dL/dz_l = dL/da_l * f_l'(z_l)               (n_l, rows)
         and for every layer  dL/d[W_l; b_l] = [a_{l-1}; 1] @ (dL/dz_l)^T   (n_{l-1} + 1, n_l),
         which sums over the examples as nn.ts's accumulators do. inputs is [x; 1] (n_0 + 1, rows).
+        The calls are bound in the plan (_Plan.backward).
         """
-        L = self.num_layers
-        if plan.shared_derivative is not None:
-            derivative, span, deriv = plan.shared_derivative
-            derivative(span, span, deriv)
-        else:
-            for l in range(1, L):
-                self.activations[l].derivative(plan.z[l], plan.act_out[l], plan.deriv[l])
-        out, dz = plan.out, plan.dz[L]
-        np.subtract(out, targets, dz)
-        if self.output == "tanh":
-            d = plan.deriv[L]
-            if not self._output_shares_derivative:
-                self._output_tanh.derivative(out, out, d)
-            np.multiply(dz, d, dz)
-        elif self.output == "logistic":
-            np.multiply(dz, _HALF, dz)
-        for times_a_prev, dz_t, grad, times_weights, dz, da, deriv, dz_prev in plan.backward_steps:
-            times_a_prev(dz_t, grad)
-            times_weights(dz, da)
-            np.multiply(da, deriv, dz_prev)
-        self._times(inputs)(plan.dz_t[1], self.layer_grads[1])
+        for call in plan.backward(inputs, targets):
+            call()
 
     # ---------------------------------------------------------------- training
     def train_epoch(self, batches: Batches, hyper: "Hyper"):
@@ -287,14 +319,16 @@ class Network:
         every full batch; the derivatives of the leftover examples are carried into the first update
         of the next epoch (the original never clears its accumulators between epochs)."""
         if batches.full:
-            plan, forward, backward, update = self.plan(batches.size), self.forward, self.backward, self.update
+            plan, update = self.plan(batches.size), self.update
             # One batch of the whole set: the loss pass after the last epoch already ran it forward.
             done = len(batches.full) == 1 and plan.fresh == (id(batches.full[0][0]), self.version)
-            for x, t in batches.full:
+            for forward, backward in batches.steps(plan):
                 if not done:
-                    forward(x, plan)
+                    for call in forward:
+                        call()
                 done = False
-                backward(x, t, plan)
+                for call in backward:
+                    call()
                 count = batches.size
                 if self._carried:
                     np.add(self.grads, self._carry, self.grads)
