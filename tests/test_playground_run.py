@@ -69,6 +69,19 @@ def test_training_after_reset_moves_the_new_weights():
     assert_weights_equal(run.weights(), weights)
 
 
+def test_links_restored_dead_stay_put_in_training_without_l1():
+    # A run reopened from the log may carry dead links while its regularisation is no longer L1:
+    # the plain update must then skip them, as nn.ts does, though it trained without any before.
+    run = Run(spiral()).train(3)
+    weights = run.weights()
+    dead = [np.zeros_like(w, dtype=bool) for w, _ in weights]
+    dead[1][0, 1] = True
+    run.load_weights(weights, dead)
+    run.train(3)
+    assert run.weights()[1][0][0, 1] == weights[1][0][0, 1]
+    assert run.weights()[1][0][1, 1] != weights[1][0][1, 1]
+
+
 def test_learning_rate_applies_live_without_reset():
     run = Run(spiral()).train(5)
     weights, uid = run.weights(), run.uid
@@ -269,6 +282,15 @@ def test_per_layer_activations_follow_the_network_shape_and_the_activation():
     assert run.cfg.layerActivations == () and run.cfg.layer_activations == ["elu"]
     with pytest.raises(ValueError, match="networkShape"):
         Run(Config(layerActivations=("relu", "relu"))).update(networkShape="4,2")
+
+
+def test_an_output_of_exactly_zero_counts_as_the_positive_class():
+    # With every weight zero the output is tanh(0) = 0 everywhere, which the original paints as +1.
+    run = Run(spiral(initZero=True))
+    row = run.history.last()
+    assert row["train_accuracy"] == np.mean(run.train_data[:, 2] > 0)
+    assert row["test_accuracy"] == np.mean(run.test_data[:, 2] > 0)
+    assert row["train_loss"] == 0.5 and row["test_loss"] == 0.5  # (0 - (+-1))^2 / 2
 
 
 def test_an_empty_set_has_no_mean_loss_or_accuracy():

@@ -52,8 +52,8 @@ OUTPUTS = ("tanh", "linear", "logistic", "softmax")
 OUTPUT_DETERMINED = frozenset({"tanh", "sigmoid", "relu", "leakyrelu", "elu", "softplus", "linear"})
 
 
-#: 0.5 as an array: ufuncs convert a Python float on every call, which costs as much as the arithmetic.
-_HALF = np.array(0.5)
+#: 0.5 and 0 as arrays: ufuncs convert a Python float on every call, which costs as much as the arithmetic.
+_HALF, _ZERO = np.array(0.5), np.array(0.0)
 
 
 def _t(a):
@@ -88,7 +88,13 @@ class _Plan:
             self.act_out[L] = self.z[L]  # the identity needs no copy
         self.out = self.act_out[L]
         self.dz_t = [None] + [_t(dz) for dz in self.dz[1:]]
-        self.scratch = squeeze(np.empty((S, sizes[L], rows)))
+        # Loss passes: each example's loss (row 0) and whether it is classified right (row 1), and
+        # which set each example is in (by_set), so one product sums both rows over both sets.
+        self.per_example = squeeze(np.zeros((S, 2, rows)))
+        self.loss, self.correct = self.per_example[..., 0, :], self.per_example[..., 1, :]
+        self.scratch = (self.per_example[..., 0:1, :] if sizes[L] == 1  # the loss row itself
+                        else squeeze(np.empty((S, sizes[L], rows))))
+        self._by_set = (None, None)
         # A pass is the same NumPy calls on the same buffers every time, so each call is bound here,
         # once, and a pass replays them; only the inputs and targets change from pass to pass.
         # Forward: z_1 = [W_1; b_1]^T @ [x; 1] takes the inputs (first_product); then a_1 = f_1(z_1),
@@ -131,6 +137,14 @@ class _Plan:
                       partial(net._times(net._back_weights[l]), self.dz[l], self.da[l - 1]),
                       partial(np.multiply, self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])]
         self.backward_calls = calls
+
+    def by_set(self, n_train: int):
+        """(rows, 2): column 0 picks the first n_train examples (the training set), column 1 the rest."""
+        if self._by_set[0] != n_train:
+            by_set = np.zeros((self.per_example.shape[-1], 2))
+            by_set[:n_train, 0] = by_set[n_train:, 1] = 1.0
+            self._by_set = (n_train, by_set)
+        return self._by_set[1]
 
     def forward(self, x):
         """The calls of a forward pass over x [x; 1] (n_0 + 1, rows), in order; the output lands in out."""
@@ -319,7 +333,7 @@ class Network:
         every full batch; the derivatives of the leftover examples are carried into the first update
         of the next epoch (the original never clears its accumulators between epochs)."""
         if batches.full:
-            plan, update = self.plan(batches.size), self.update
+            plan, update = self.plan(batches.size), self.update_calls(batches.size, hyper)
             # One batch of the whole set: the loss pass after the last epoch already ran it forward.
             done = len(batches.full) == 1 and plan.fresh == (id(batches.full[0][0]), self.version)
             for forward, backward in batches.steps(plan):
@@ -329,12 +343,14 @@ class Network:
                 done = False
                 for call in backward:
                     call()
-                count = batches.size
-                if self._carried:
+                if self._carried:  # the last epoch's leftover examples join this update
                     np.add(self.grads, self._carry, self.grads)
-                    count += self._carried
+                    self.update(batches.size + self._carried, hyper)
                     self._carried = 0
-                update(count, hyper)
+                    continue
+                for call in update:
+                    call()
+                self.version += 1
         if batches.leftover is not None:
             x, t = batches.leftover
             plan = self.plan(x.shape[-1])
@@ -354,19 +370,28 @@ class Network:
         and w_new have opposite signs the weight becomes 0 and its link dies (never updated again).
         Our optional optimizers replace (lr / count) g by their step; the regularisation is the same.
         """
-        params, grads = self.params, self.grads
-        if hyper.plain_sgd:
-            np.multiply(grads, hyper.scales[count], grads)
-        else:
-            self._optimizer_step(count, hyper)
-        if hyper.any_l1 or hyper.any_dead:
-            self._update_with_dead_links(hyper)
-        elif hyper.any_l2:  # both steps at once: w_new = (1 - lr * reg_rate) w_old - (lr / count) g
-            np.multiply(params, hyper.l2_decay, params)
-            np.add(params, grads, params)
-        else:
-            np.add(params, grads, params)
+        for call in self.update_calls(count, hyper):
+            call()
         self.version += 1
+
+    def update_calls(self, count: int, hyper: "Hyper"):
+        """update(count, hyper)'s calls, bound once for each count (and whether any link is dead)."""
+        key = (count, hyper.any_dead)
+        calls = hyper.update_calls.get(key)
+        if calls is None:
+            partial, params, grads = functools.partial, self.params, self.grads
+            if hyper.plain_sgd:
+                calls = [partial(np.multiply, grads, hyper.scales[count], grads)]
+            else:
+                calls = [partial(self._optimizer_step, count, hyper)]
+            if hyper.any_l1 or hyper.any_dead:
+                calls.append(partial(self._update_with_dead_links, hyper))
+            elif hyper.any_l2:  # both steps at once: w_new = (1 - lr * reg_rate) w_old - (lr / count) g
+                calls += [partial(np.multiply, params, hyper.l2_decay, params), partial(np.add, params, grads, params)]
+            else:
+                calls.append(partial(np.add, params, grads, params))
+            hyper.update_calls[key] = calls
+        return calls
 
     def _update_with_dead_links(self, hyper: "Hyper"):
         """The update step by step, for L1 (which kills links) and wherever links are dead."""
@@ -423,55 +448,63 @@ class Network:
         """Mean loss and accuracy over the training set and over the test set.
 
         passes: the forward passes that cover both sets, each (inputs (S, n_0 + 1, N), targets
-        (S, n_L, N), labels (S, N), purpose, n_train): its first n_train columns are training examples,
-        the rest test examples (arrays without the stack axis when S == 1; labels +-1, class indices or
-        values). One pass over both sets is cheapest; with one full batch per epoch the training set
-        gets a pass of its own through the training buffers, which the next epoch then reuses.
+        (S, n_L, N), classes (S, N), purpose, n_train): its first n_train columns are training examples,
+        the rest test examples (arrays without the stack axis when S == 1; classes: each example's class
+        index, 1 for the +1 class of a binary problem and 0 for the other; unused in regression). One
+        pass over both sets is cheapest; with one full batch per epoch the training set gets a pass of
+        its own through the training buffers, which the next epoch then reuses.
         Returns (S, 4): train loss, test loss, train accuracy, test accuracy (NaN where undefined:
         regression, or an empty set). The loss is the one trained on (half squared error as the
         original shows it; cross-entropy when chosen), without the regularisation term.
         """
-        totals = np.zeros((self.stack, 4))  # summed losses (train, test), then correct counts
+        totals = np.zeros((self.stack, 2, 2))  # (summed loss, correct count) x (training set, test set)
         sizes = [0, 0]  # examples in the training set, in the test set
-        for inputs, targets, labels, purpose, n_train in passes:
+        for inputs, targets, classes, purpose, n_train in passes:
             N = inputs.shape[-1]
             if N == 0:
                 continue
             plan = self.plan(N, purpose)
             out = self.forward(inputs, plan)
             plan.fresh = (id(inputs), self.version)
-            _add_by_set(totals[:, 0:2], self._per_example_loss(out, targets, plan), n_train)
+            self._per_example_loss(out, targets, plan)
             if self.output != "linear":
-                _add_by_set(totals[:, 2:4], self._correct(out, labels), n_train)
+                self._correct(out, classes, plan.correct)
+            totals += self._times(plan.per_example)(plan.by_set(n_train))
             sizes[0] += n_train
             sizes[1] += N - n_train
+        if self.output in ("tanh", "linear"):
+            totals[:, 0] *= 0.5  # the half of the half squared error (exact: a power of two)
+        means = totals.reshape(self.stack, 4) / np.array([max(n, 1) for n in sizes * 2], dtype=float)
         if self.output == "linear":
-            totals[:, 2:] = np.nan
-        means = totals / np.array([max(n, 1) for n in sizes * 2], dtype=float)
+            means[:, 2:] = np.nan
         for part, n in enumerate(sizes):
             if not n:  # an empty set has no mean
                 means[:, [part, 2 + part]] = np.nan
         return means
 
     def _per_example_loss(self, out, targets, plan):
-        """(S, N) or (N,) when S == 1: each example's loss."""
+        """Each example's loss into plan.loss (S, N); for the half squared error without its half."""
         if self.output in ("tanh", "linear"):
             err = plan.scratch
             np.subtract(out, targets, err)
             np.multiply(err, err, err)
-            np.multiply(err, _HALF, err)
-            return err[..., 0, :] if err.shape[-2] == 1 else err.sum(axis=-2)
+            if err.shape[-2] > 1:
+                np.add.reduce(err, -2, None, plan.loss)
+            return
         z = plan.z[self.num_layers]
         if self.output == "logistic":  # softplus(z) - t01 z: binary cross-entropy, stable for any z
-            return (np.logaddexp(0.0, z) - (targets + 1.0) * 0.5 * z)[..., 0, :]
+            plan.loss[...] = (np.logaddexp(0.0, z) - (targets + 1.0) * 0.5 * z)[..., 0, :]
+            return
         zmax = z.max(axis=-2, keepdims=True)  # softmax cross-entropy: logsumexp(z) - z[label]
-        return np.log(np.exp(z - zmax).sum(axis=-2)) + zmax[..., 0, :] - (z * targets).sum(axis=-2)
+        plan.loss[...] = np.log(np.exp(z - zmax).sum(axis=-2)) + zmax[..., 0, :] - (z * targets).sum(axis=-2)
 
-    def _correct(self, out, labels):
-        """(S, N) or (N,): True where the prediction is the label's class."""
+    def _correct(self, out, classes, correct):
+        """correct (S, N) = 1 where the predicted class is the example's class, else 0."""
         if self.output == "softmax":
-            return out.argmax(axis=-2) == labels
-        return (out[..., 0, :] >= 0) == (labels > 0)  # the original paints out >= 0 as the +1 class
+            np.equal(out.argmax(axis=-2), classes, correct)
+            return
+        np.greater_equal(out[..., 0, :], _ZERO, correct)  # the original paints out >= 0 as the +1 class
+        np.equal(correct, classes, correct)
 
     def layer_outputs(self, inputs):
         """Every layer's output of model 0 for `inputs` [x; 1] (n_0 + 1, rows), from one pass.
@@ -489,16 +522,6 @@ class Network:
         if self.output == "linear":  # its output lives in z, not in h
             outputs[-1] = (plan.out if self.stack == 1 else plan.out[0]).copy()
         return outputs
-
-
-def _add_by_set(totals, values, n_train):
-    """totals (S, 2) += values (S, N) or (N,) summed over the first n_train columns (the training
-    set) and over the rest (the test set)."""
-    N = values.shape[-1]
-    if 0 < n_train < N:
-        totals += np.add.reduceat(values, (0, n_train), axis=-1)  # both sums in one call
-    else:
-        totals[:, 0 if n_train else 1] += np.add.reduce(values, axis=-1)
 
 
 class Hyper:
@@ -524,6 +547,7 @@ class Hyper:
         self.momentum = float(momentum)
         self.plain_sgd = optimizer == "sgd" and not self.momentum  # the original's update
         self.any_dead = bool(net.dead.any())
+        self.update_calls = {}  # Network.update_calls' bound calls, by (count, any_dead)
 
 
 class _Scales(dict):

@@ -94,7 +94,7 @@ class Run:
 
     def _prepare_inputs(self):
         """For the training and the test set: inputs [features; 1] (F + 1, N), targets (n_out, N) and
-        labels (N,); examples are columns (see nn.playground.network)."""
+        classes (N,) (see Network.losses); examples are columns (see nn.playground.network)."""
         cfg = self.cfg
         softmax = output_kind(cfg) == "softmax"
 
@@ -102,7 +102,8 @@ class Run:
             labels = points[:, 2]
             targets = np.eye(cfg.classes)[labels.astype(int)].T if softmax else labels[None]
             features = with_ones(feature_matrix(points[:, :2], cfg.input_names))
-            return features, np.ascontiguousarray(targets), labels
+            classes = labels if softmax else (labels > 0).astype(float)
+            return features, np.ascontiguousarray(targets), classes
 
         self._train_set, self._test_set = prepare(self.train_data), prepare(self.test_data)
         n_train = len(self.train_data)
