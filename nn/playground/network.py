@@ -472,9 +472,10 @@ class Network:
             totals += self._times(plan.per_example)(plan.by_set(n_train))
             sizes[0] += n_train
             sizes[1] += N - n_train
-        if self.output in ("tanh", "linear"):
-            totals[:, 0] *= 0.5  # the half of the half squared error (exact: a power of two)
-        means = totals.reshape(self.stack, 4) / np.array([max(n, 1) for n in sizes * 2], dtype=float)
+        n_train, n_test = max(sizes[0], 1), max(sizes[1], 1)
+        half = 2 if self.output in ("tanh", "linear") else 1  # the half squared error's half (exact)
+        means = (totals / np.array([[half * n_train, half * n_test], [n_train, n_test]], dtype=float)
+                 ).reshape(self.stack, 4)
         if self.output == "linear":
             means[:, 2:] = np.nan
         for part, n in enumerate(sizes):
