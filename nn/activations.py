@@ -62,6 +62,10 @@ class Activation(Module):
         times (the playground's training replays each step's calls)."""
         return functools.partial(self.function, x, out)
 
+    def bind_derivative(self, x, y, out):
+        """f'(x) -> out as a call without arguments, like bind."""
+        return functools.partial(self.derivative, x, y, out)
+
     # Explicit out buffers: with out=None, ufuncs turn 0-d arrays into scalars.
     def _forward(self, x):
         y = self.function(x, out=np.empty_like(x))
@@ -103,6 +107,9 @@ class ReLU(Activation):
         # would also cast its booleans to floats.
         return np.sign(y, _buffer(x, out))
 
+    def bind_derivative(self, x, y, out):
+        return functools.partial(np.sign, y, out)  # derivative's one call, without its Python frame
+
 
 class Tanh(Activation):
     """f(x) = tanh(x); f'(x) = 1 - tanh(x)^2 = 1 - y^2."""
@@ -112,6 +119,15 @@ class Tanh(Activation):
     def derivative(self, x, y, out=None):
         out = np.multiply(y, y, _buffer(x, out))
         return np.subtract(_ONE.get(out.dtype, 1.0), out, out)
+
+    def bind_derivative(self, x, y, out):
+        # derivative's two calls in a closure: its Python frame and lookups cost as much as one more.
+        one, multiply, subtract = _ONE.get(out.dtype, 1.0), np.multiply, np.subtract
+
+        def one_minus_y_squared():
+            multiply(y, y, out)
+            subtract(one, out, out)
+        return one_minus_y_squared
 
 
 class Sigmoid(Activation):

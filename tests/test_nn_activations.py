@@ -51,6 +51,19 @@ def test_a_bound_call_writes_f_into_its_buffer_each_time_it_runs(name):
     assert_allclose(out, REFERENCE[name][0](-0.5 * X), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_a_bound_derivative_writes_f_prime_into_its_buffer_each_time_it_runs(name):
+    activation = nn.get_activation(name)
+    x, y, out = X.copy(), activation.function(X), np.full_like(X, np.nan)
+    call = activation.bind_derivative(x, y, out)
+    call()
+    assert_allclose(out, REFERENCE[name][1](X), rtol=1e-10, atol=1e-14)
+    x *= -0.5
+    activation.function(x, out=y)
+    call()
+    assert_allclose(out, REFERENCE[name][1](-0.5 * X), rtol=1e-10, atol=1e-14)
+
+
 def test_relu_derivative_is_zero_at_zero_like_the_playground():
     assert nn.ReLU().derivative(np.array([0.0]), np.array([0.0]))[0] == 0.0
 

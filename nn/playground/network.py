@@ -117,18 +117,18 @@ class _Plan:
         # the first layer's gradient, [x; 1] @ (dL/dz_1)^T, takes the inputs.
         partial = functools.partial
         if net._shared_derivative is None:
-            calls = [partial(net.activations[l].derivative, self.z[l], self.act_out[l], self.deriv[l])
+            calls = [net.activations[l].bind_derivative(self.z[l], self.act_out[l], self.deriv[l])
                      for l in range(1, L)]
         elif net._output_shares_derivative:  # f' of every hidden layer and of a tanh output: one call
-            calls = [partial(net._shared_derivative.derivative, self.h, self.h, self.deriv_all)]
+            calls = [net._shared_derivative.bind_derivative(self.h, self.h, self.deriv_all)]
         else:
             hidden = slice(0, starts[-1])  # the hidden layers' rows (with their rows of ones, harmless)
             span, deriv = self.h[..., hidden, :], self.deriv_all[..., hidden, :]
-            calls = [partial(net._shared_derivative.derivative, span, span, deriv)]
+            calls = [net._shared_derivative.bind_derivative(span, span, deriv)]
         out, dz_out = self.out, self.dz[L]
         if net.output == "tanh":
             if not net._output_shares_derivative:
-                calls.append(partial(net._output_tanh.derivative, out, out, self.deriv[L]))
+                calls.append(net._output_tanh.bind_derivative(out, out, self.deriv[L]))
             calls.append(partial(np.multiply, dz_out, self.deriv[L], dz_out))
         elif net.output == "logistic":
             calls.append(partial(np.multiply, dz_out, _HALF, dz_out))
