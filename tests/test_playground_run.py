@@ -4,7 +4,7 @@ import pytest
 
 from nn.playground import Config, Run
 from nn.playground.datasets import make_data
-from nn.playground.network import Network
+from nn.playground.network import Batches, Network
 from nn.playground.seedrandom import SeedRandom
 from nn.playground.stack import train_group
 
@@ -235,6 +235,37 @@ def test_reshuffle_is_deterministic_per_seed_and_differs_from_fixed_order():
     c = Run(spiral()).train(5)
     np.testing.assert_array_equal(a.history.column("train_loss"), b.history.column("train_loss"))
     assert not np.array_equal(a.history.column("train_loss"), c.history.column("train_loss"))
+
+
+def test_reshuffled_batches_refilled_in_place_train_as_if_made_anew():
+    refilled = Run(spiral(reshuffle=True, batchSize=7))  # 250 = 35 * 7 + 5: a leftover too
+    made_anew = Run(spiral(reshuffle=True, batchSize=7))
+    refilled.train(4)
+    for _ in range(4):
+        made_anew._shuffled = None
+        made_anew.train(1)
+    np.testing.assert_array_equal(refilled.history.column("train_loss"), made_anew.history.column("train_loss"))
+    assert_weights_equal(refilled.weights(), made_anew.weights())
+
+
+@pytest.mark.parametrize("size", [7, 10, 30, 40])
+def test_batches_hold_every_column_once_in_order_and_refill_takes_a_new_order(size):
+    n = 30
+    inputs, targets = np.arange(3.0 * n).reshape(3, n), -np.arange(1.0 * n)[None]
+
+    def columns(batches):
+        parts = batches.full + ([batches.leftover] if batches.leftover is not None else [])
+        assert all(x.flags.c_contiguous and x.shape[-1] == size for x, _ in batches.full)
+        return [np.concatenate([part[k] for part in parts], axis=-1) for k in (0, 1)]
+
+    batches = Batches(inputs.copy(), targets.copy(), size)
+    assert len(batches.full) == n // size
+    np.testing.assert_array_equal(columns(batches)[0], inputs)
+    np.testing.assert_array_equal(columns(batches)[1], targets)
+    order = np.random.default_rng(0).permutation(n)
+    batches.refill(inputs[:, order], targets[:, order])
+    np.testing.assert_array_equal(columns(batches)[0], inputs[:, order])
+    np.testing.assert_array_equal(columns(batches)[1], targets[:, order])
 
 
 def test_custom_data():

@@ -180,27 +180,38 @@ class Batches:
     """The training columns split, in order, into contiguous minibatches of `size` and a leftover.
 
     full: [(inputs (n_0 + 1, size), targets (n_L, size))]; leftover: the same for the last N % size
-    columns, or None. (With S > 1 every array has the stack axis in front.) One batch of the whole
-    set is the given arrays themselves, so the loss pass over them is recognised as the next epoch's
-    forward pass (Network.train_epoch).
+    columns, or None. (With S > 1 every array has the stack axis in front.) The full batches are views
+    of one array each for inputs and targets, so refill() puts in a new order with a copy apiece. One
+    batch of the whole set is the given arrays themselves, so the loss pass over them is recognised as
+    the next epoch's forward pass (Network.train_epoch).
     """
 
     def __init__(self, inputs, targets, size: int):
-        N = inputs.shape[-1]
+        N, count = inputs.shape[-1], inputs.shape[-1] // size
         self.size = size
-
-        def contiguous(a):
-            return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-        def block(start, stop):
-            if (start, stop) == (0, N):
-                return contiguous(inputs), contiguous(targets)
-            return contiguous(inputs[..., start:stop]), contiguous(targets[..., start:stop])
-
-        full = N // size
-        self.full = [block(k * size, (k + 1) * size) for k in range(full)]
-        self.leftover = block(full * size, N) if N % size else None
+        if count == 1 and N == size:
+            self._blocks = None
+            self.full = [(np.ascontiguousarray(inputs), np.ascontiguousarray(targets))]
+        else:
+            self._blocks = [np.empty((count,) + a.shape[:-1] + (size,), a.dtype) for a in (inputs, targets)]
+            self.full = list(zip(*self._blocks))
+        self.leftover = tuple(np.empty(a.shape[:-1] + (N % size,), a.dtype) for a in (inputs, targets)
+                              ) if N % size else None
+        self.refill(inputs, targets)
         self._steps = (None, [])
+
+    def refill(self, inputs, targets):
+        """Copy inputs and targets (the sizes given at the start, the columns in any order) into the
+        batches' arrays, which for one batch of the whole set are the arrays given at the start."""
+        count, size = len(self.full), self.size
+        for k, a in enumerate((inputs, targets)):
+            if self._blocks is None:
+                np.copyto(self.full[0][k], a)
+            else:  # (..., count * size) -> (count, ..., size): batch j is columns j*size to (j+1)*size
+                np.copyto(self._blocks[k], np.moveaxis(a[..., :count * size].reshape(
+                    a.shape[:-1] + (count, size)), -2, 0))
+            if self.leftover is not None:
+                np.copyto(self.leftover[k], a[..., count * size:])
 
     def steps(self, plan: _Plan):
         """[(forward calls, backward calls)] of each full batch, bound to plan's buffers: a training

@@ -112,7 +112,7 @@ class Run:
         else:
             both = prepare(np.concatenate([self.train_data, self.test_data]))
             self._loss_passes = [(*both, "eval", n_train)]
-        self._batches = None
+        self._batches = self._shuffled = None  # minibatches in the fixed order, and reshuffled
         self._train_order = None
 
     # --------------------------------------------------------------- network
@@ -189,7 +189,11 @@ class Run:
             if self._train_order is None:
                 self._train_order = np.random.default_rng(list(self.cfg.seed.encode()) or [0])
             order = self._train_order.permutation(inputs.shape[-1])
-            return Batches(inputs[:, order], targets[:, order], size)
+            if self._shuffled is None or self._shuffled.size != size:
+                self._shuffled = Batches(inputs[:, order], targets[:, order], size)  # arrays of its own
+            else:  # the same batches, so their training steps stay bound (Batches.steps)
+                self._shuffled.refill(inputs[:, order], targets[:, order])
+            return self._shuffled
         if self._batches is None or self._batches.size != size:
             self._batches = Batches(inputs, targets, size)
         return self._batches
