@@ -31,7 +31,7 @@ SPIRAL = "dataset=spiral&learningRate=0.03&batchSize=10&x=true&y=true&seed=0.5&n
 CONFIGS = {
     "C1": f"#{SPIRAL}&networkShape=4,2&activation=tanh",
     "C2": f"#{SPIRAL}&networkShape=8,8,8,8,8,8&activation=tanh&regularization=L2&regularizationRate=0.001",
-    "C3": f"#dataset=spiral&learningRate=0.03&batchSize=1&x=true&y=true&seed=0.5&networkShape=8,8,8,8,8,8"
+    "C3": "#dataset=spiral&learningRate=0.03&batchSize=1&x=true&y=true&seed=0.5&networkShape=8,8,8,8,8,8"
           "&activation=relu&regularization=L2&regularizationRate=0.001",
 }
 ORIGINAL_IN_BROWSER = {"C1": 60, "C2": 25, "C3": 28}  # epochs/s: one epoch per animation frame (PLAYGROUND.md)

@@ -12,7 +12,6 @@ import pytest
 import websocket
 
 import app as app_module
-from nn.playground.session import parse_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL_LABELS = ("Learning rate", "Activation", "Regularization", "Regularization rate", "Problem type",

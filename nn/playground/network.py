@@ -28,7 +28,8 @@ one, which keeps each call on BLAS's fast path):
   every one of the thousands of calls an epoch makes.
 - A pass makes the same calls on the same buffers every time, so a plan binds each call once
   (functools.partial) and a pass replays the list; the training batches keep theirs with the inputs
-  and targets bound too (Batches.steps). What a step then costs is the calls themselves.
+  and targets bound too (Batches.steps), and the update its own (Network.update_calls). What a step
+  then costs is the calls themselves.
 """
 from __future__ import annotations
 
@@ -97,33 +98,40 @@ class _Plan:
         self._by_set = (None, None)
         # A pass is the same NumPy calls on the same buffers every time, so each call is bound here,
         # once, and a pass replays them; only the inputs and targets change from pass to pass.
-        # Forward: z_1 = [W_1; b_1]^T @ [x; 1] takes the inputs (first_product); then a_1 = f_1(z_1),
-        # and for l = 2..L, z_l = [W_l; b_l]^T @ [a_{l-1}; 1] and a_l = f_l(z_l) (f_L: the output's).
         self._times, self._first_grad = net._times, net.layer_grads[1]
         self.first_product = net._times(net._forward_weights[1])
-        self.forward_calls = []
+        self.forward_calls = self._bind_forward(net)
+        self.backward_calls = self._bind_backward(net, hidden_rows=slice(0, starts[-1]))
+
+    def _bind_forward(self, net):
+        """z_1 = [W_1; b_1]^T @ [x; 1] takes the inputs (first_product, see forward); then the calls
+        a_1 = f_1(z_1), and for l = 2..L: z_l = [W_l; b_l]^T @ [a_{l-1}; 1], a_l = f_l(z_l) (f_L: the
+        output's, see OUTPUTS)."""
+        L, calls = net.num_layers, []
         for l in range(1, L + 1):
             if l > 1:
-                self.forward_calls.append(functools.partial(
-                    net._times(net._forward_weights[l]), self.a_ext[l - 1], self.z[l]))
+                calls.append(functools.partial(net._times(net._forward_weights[l]), self.a_ext[l - 1], self.z[l]))
             if l < L:
-                self.forward_calls.append(net.activations[l].bind(self.z[l], self.act_out[l]))
+                calls.append(net.activations[l].bind(self.z[l], self.act_out[l]))
             else:
-                self.forward_calls += _output_calls(net.output, self.z[L], self.out)
-        # Backward, once dL/dz_L holds (out - t): f_l'(z_l) of the hidden layers (one call when their
-        # derivative is a function of y alone), dL/dz_L as listed in OUTPUTS, then for l = L..2:
-        #     dL/d[W_l; b_l] = [a_{l-1}; 1] @ (dL/dz_l)^T,  dL/da_{l-1} = W_l @ dL/dz_l,
-        #     dL/dz_{l-1} = dL/da_{l-1} * f_{l-1}'(z_{l-1});
-        # the first layer's gradient, [x; 1] @ (dL/dz_1)^T, takes the inputs.
-        partial = functools.partial
+                calls += _output_calls(net.output, self.z[L], self.out)
+        return calls
+
+    def _bind_backward(self, net, hidden_rows):
+        """The calls after dL/dz_L = (out - t) (see backward): f_l'(z_l) of the hidden layers (one call
+        when their derivative is a function of y alone), dL/dz_L as listed in OUTPUTS, then for
+        l = L..2:
+            dL/d[W_l; b_l] = [a_{l-1}; 1] @ (dL/dz_l)^T,  dL/da_{l-1} = W_l @ dL/dz_l,
+            dL/dz_{l-1} = dL/da_{l-1} * f_{l-1}'(z_{l-1}).
+        The first layer's gradient, [x; 1] @ (dL/dz_1)^T, takes the inputs (see backward)."""
+        L, partial = net.num_layers, functools.partial
         if net._shared_derivative is None:
             calls = [net.activations[l].bind_derivative(self.z[l], self.act_out[l], self.deriv[l])
                      for l in range(1, L)]
         elif net._output_shares_derivative:  # f' of every hidden layer and of a tanh output: one call
             calls = [net._shared_derivative.bind_derivative(self.h, self.h, self.deriv_all)]
-        else:
-            hidden = slice(0, starts[-1])  # the hidden layers' rows (with their rows of ones, harmless)
-            span, deriv = self.h[..., hidden, :], self.deriv_all[..., hidden, :]
+        else:  # the hidden layers' rows (with their rows of ones, harmless)
+            span, deriv = self.h[..., hidden_rows, :], self.deriv_all[..., hidden_rows, :]
             calls = [net._shared_derivative.bind_derivative(span, span, deriv)]
         out, dz_out = self.out, self.dz[L]
         if net.output == "tanh":
@@ -136,7 +144,7 @@ class _Plan:
             calls += [partial(net._times(self.a_ext[l - 1]), self.dz_t[l], net.layer_grads[l]),
                       partial(net._times(net._back_weights[l]), self.dz[l], self.da[l - 1]),
                       partial(np.multiply, self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])]
-        self.backward_calls = calls
+        return calls
 
     def by_set(self, n_train: int):
         """(rows, 2): column 0 picks the first n_train examples (the training set), column 1 the rest."""
@@ -354,12 +362,11 @@ class Network:
                 done = False
                 for call in backward:
                     call()
+                calls = update
                 if self._carried:  # the last epoch's leftover examples join this update
                     np.add(self.grads, self._carry, self.grads)
-                    self.update(batches.size + self._carried, hyper)
-                    self._carried = 0
-                    continue
-                for call in update:
+                    calls, self._carried = self.update_calls(batches.size + self._carried, hyper), 0
+                for call in calls:
                     call()
                 self.version += 1
         if batches.leftover is not None:
