@@ -19,7 +19,10 @@ one, which keeps each call on BLAS's fast path):
   calls over everything; `layer_params[l]` is layer l's block as a view (S, n_{l-1} + 1, n_l).
   `grads` has the same layout.
 - The hidden layers' outputs (each followed by its row of ones) and the output layer's output are
-  stacked in one buffer per batch size, so one call gives the derivative of every layer.
+  stacked in one buffer per batch size, so one call gives the derivative of every layer. The pass
+  buffers are (units, S, rows): a layer's rows for all S models are one contiguous block, which
+  elementwise calls run over several times faster than over S strided pieces; inputs and targets
+  come as (S, n, rows), and products see each model's matrix through a (S, n, rows) view.
 - With S == 1 the stack axis is dropped from every view and products use the left matrix's bound
   ndarray.dot, prepared once per plan (Network._times): the method skips the __array_function__
   dispatch np.dot goes through, which costs as much as a small product itself, and np.matmul costs
@@ -67,11 +70,14 @@ class _Plan:
 
     def __init__(self, net: "Network", rows: int):
         S, sizes, L = net.stack, net.sizes, net.num_layers
-        squeeze = (lambda a: a[0]) if S == 1 else (lambda a: a)
+        # Units first, then models, then examples: each layer's rows for every model are one block, so
+        # the elementwise calls run over contiguous memory; with S == 1 the models axis is dropped.
+        squeeze = (lambda a: a[:, 0]) if S == 1 else (lambda a: a)
+        self.models_first = net._models_first  # (n, S, rows) <-> (S, n, rows), for the products
         self.fresh = None  # (id of the inputs, network version) of the last loss pass through this plan
         starts = np.cumsum([0] + [n + 1 for n in sizes[1:L]]).tolist()  # where layer l's block starts
-        self.h = squeeze(np.ones((S, starts[-1] + sizes[L], rows)))  # [a_1; 1; a_2; 1; ...; out]
-        self.deriv_all = squeeze(np.zeros((S, starts[-1] + sizes[L], rows)))
+        self.h = squeeze(np.ones((starts[-1] + sizes[L], S, rows)))  # [a_1; 1; a_2; 1; ...; out]
+        self.deriv_all = squeeze(np.zeros((starts[-1] + sizes[L], S, rows)))
         self.a_ext = [None] * L  # [a_l; 1]; index 0 unused (the inputs come from the data)
         self.act_out = [None] * (L + 1)  # where f(z_l) is written
         self.rows = [None] * (L + 1)  # the rows of h that hold f(z_l)
@@ -79,22 +85,22 @@ class _Plan:
         self.z, self.dz, self.da = ([None] * (L + 1) for _ in range(3))
         for l in range(1, L + 1):
             n, start = sizes[l], starts[l - 1]
-            self.z[l], self.dz[l], self.da[l] = (squeeze(np.empty((S, n, rows))) for _ in range(3))
+            self.z[l], self.dz[l], self.da[l] = (squeeze(np.empty((n, S, rows))) for _ in range(3))
             self.rows[l] = slice(start, start + n)
-            self.act_out[l] = self.h[..., self.rows[l], :]
-            self.deriv[l] = self.deriv_all[..., self.rows[l], :]
+            self.act_out[l] = self.h[self.rows[l]]
+            self.deriv[l] = self.deriv_all[self.rows[l]]
             if l < L:
-                self.a_ext[l] = self.h[..., start:start + n + 1, :]
+                self.a_ext[l] = self.h[start:start + n + 1]
         if net.output == "linear":
             self.act_out[L] = self.z[L]  # the identity needs no copy
         self.out = self.act_out[L]
-        self.dz_t = [None] + [_t(dz) for dz in self.dz[1:]]
+        self.dz_t = [None] + [_t(self.models_first(dz)) for dz in self.dz[1:]]  # (S, rows, n_l)
         # Loss passes: each example's loss (row 0) and whether it is classified right (row 1), and
         # which set each example is in (by_set), so one product sums both rows over both sets.
-        self.per_example = squeeze(np.zeros((S, 2, rows)))
-        self.loss, self.correct = self.per_example[..., 0, :], self.per_example[..., 1, :]
-        self.scratch = (self.per_example[..., 0:1, :] if sizes[L] == 1  # the loss row itself
-                        else squeeze(np.empty((S, sizes[L], rows))))
+        self.per_example = squeeze(np.zeros((2, S, rows)))
+        self.loss, self.correct = self.per_example[0], self.per_example[1]
+        self.scratch = (self.per_example[0:1] if sizes[L] == 1  # the loss row itself
+                        else squeeze(np.empty((sizes[L], S, rows))))
         self._by_set = (None, None)
         # A pass is the same NumPy calls on the same buffers every time, so each call is bound here,
         # once, and a pass replays them; only the inputs and targets change from pass to pass.
@@ -110,7 +116,8 @@ class _Plan:
         L, calls = net.num_layers, []
         for l in range(1, L + 1):
             if l > 1:
-                calls.append(functools.partial(net._times(net._forward_weights[l]), self.a_ext[l - 1], self.z[l]))
+                calls.append(functools.partial(net._times(net._forward_weights[l]),
+                                               self.models_first(self.a_ext[l - 1]), self.models_first(self.z[l])))
             if l < L:
                 calls.append(net.activations[l].bind(self.z[l], self.act_out[l]))
             else:
@@ -131,7 +138,7 @@ class _Plan:
         elif net._output_shares_derivative:  # f' of every hidden layer and of a tanh output: one call
             calls = [net._shared_derivative.bind_derivative(self.h, self.h, self.deriv_all)]
         else:  # the hidden layers' rows (with their rows of ones, harmless)
-            span, deriv = self.h[..., hidden_rows, :], self.deriv_all[..., hidden_rows, :]
+            span, deriv = self.h[hidden_rows], self.deriv_all[hidden_rows]
             calls = [net._shared_derivative.bind_derivative(span, span, deriv)]
         out, dz_out = self.out, self.dz[L]
         if net.output == "tanh":
@@ -141,8 +148,9 @@ class _Plan:
         elif net.output == "logistic":
             calls.append(partial(np.multiply, dz_out, _HALF, dz_out))
         for l in range(L, 1, -1):
-            calls += [partial(net._times(self.a_ext[l - 1]), self.dz_t[l], net.layer_grads[l]),
-                      partial(net._times(net._back_weights[l]), self.dz[l], self.da[l - 1]),
+            calls += [partial(net._times(self.models_first(self.a_ext[l - 1])), self.dz_t[l], net.layer_grads[l]),
+                      partial(net._times(net._back_weights[l]), self.models_first(self.dz[l]),
+                              self.models_first(self.da[l - 1])),
                       partial(np.multiply, self.da[l - 1], self.deriv[l - 1], self.dz[l - 1])]
         return calls
 
@@ -156,12 +164,12 @@ class _Plan:
 
     def forward(self, x):
         """The calls of a forward pass over x [x; 1] (n_0 + 1, rows), in order; the output lands in out."""
-        return [functools.partial(self.first_product, x, self.z[1]), *self.forward_calls]
+        return [functools.partial(self.first_product, x, self.models_first(self.z[1])), *self.forward_calls]
 
     def backward(self, x, t):
         """The calls of a backward pass after forward(x), for targets t (n_L, rows): they leave the sum
         over the examples of dL/dparams in the network's grads (see Network.backward)."""
-        return [functools.partial(np.subtract, self.out, t, self.dz[-1]), *self.backward_calls,
+        return [functools.partial(np.subtract, self.out, self.models_first(t), self.dz[-1]), *self.backward_calls,
                 functools.partial(self._times(x), self.dz_t[1], self._first_grad)]
 
 
@@ -178,10 +186,10 @@ def _output_calls(output, z, out):
 
 
 def _softmax(z, out):
-    """out = softmax(z) over the units (axis -2), shifted by the largest z so exp cannot overflow."""
-    np.subtract(z, z.max(axis=-2, keepdims=True), out)
+    """out = softmax(z) over the units (axis 0), shifted by the largest z so exp cannot overflow."""
+    np.subtract(z, z.max(axis=0, keepdims=True), out)
     np.exp(out, out)
-    np.divide(out, out.sum(axis=-2, keepdims=True), out)
+    np.divide(out, out.sum(axis=0, keepdims=True), out)
 
 
 class Batches:
@@ -276,6 +284,11 @@ class Network:
         self._optimizer_state = {}
         self.version = 0  # bumped whenever parameters change, so cached grid passes know to redo
 
+    def _models_first(self, a):
+        """A plan's buffer (n, S, rows) as (S, n, rows), a view, for np.matmul over the stack (BLAS
+        takes each model's rows at their stride); as it is when S == 1 (no models axis)."""
+        return a if self.stack == 1 else np.swapaxes(a, 0, 1)
+
     def _times(self, a):
         """(b, out) -> out = a @ b: a's bound ndarray.dot for one model (see the module's notes on why
         not np.dot), np.matmul from a over a stack."""
@@ -327,7 +340,7 @@ class Network:
         return plan
 
     def forward(self, inputs, plan: _Plan):
-        """Every layer's output for `inputs` [x; 1] (S, n_0 + 1, rows); returns plan.out (S, n_L, rows)."""
+        """Every layer's output for `inputs` [x; 1] (S, n_0 + 1, rows); returns plan.out (n_L, S, rows)."""
         for call in plan.forward(inputs):
             call()
         return plan.out
@@ -484,10 +497,10 @@ class Network:
             plan = self.plan(N, purpose)
             out = self.forward(inputs, plan)
             plan.fresh = (id(inputs), self.version)
-            self._per_example_loss(out, targets, plan)
+            self._per_example_loss(out, self._models_first(targets), plan)
             if self.output != "linear":
                 self._correct(out, classes, plan.correct)
-            totals += self._times(plan.per_example)(plan.by_set(n_train))
+            totals += self._models_first(self._times(plan.per_example)(plan.by_set(n_train)))
             sizes[0] += n_train
             sizes[1] += N - n_train
         n_train, n_test = max(sizes[0], 1), max(sizes[1], 1)
@@ -507,22 +520,22 @@ class Network:
             err = plan.scratch
             np.subtract(out, targets, err)
             np.multiply(err, err, err)
-            if err.shape[-2] > 1:
-                np.add.reduce(err, -2, None, plan.loss)
+            if len(err) > 1:  # several output units: sum over them (axis 0)
+                np.add.reduce(err, 0, None, plan.loss)
             return
         z = plan.z[self.num_layers]
         if self.output == "logistic":  # softplus(z) - t01 z: binary cross-entropy, stable for any z
-            plan.loss[...] = (np.logaddexp(0.0, z) - (targets + 1.0) * 0.5 * z)[..., 0, :]
+            plan.loss[...] = (np.logaddexp(0.0, z) - (targets + 1.0) * 0.5 * z)[0]
             return
-        zmax = z.max(axis=-2, keepdims=True)  # softmax cross-entropy: logsumexp(z) - z[label]
-        plan.loss[...] = np.log(np.exp(z - zmax).sum(axis=-2)) + zmax[..., 0, :] - (z * targets).sum(axis=-2)
+        zmax = z.max(axis=0, keepdims=True)  # softmax cross-entropy: logsumexp(z) - z[label]
+        plan.loss[...] = np.log(np.exp(z - zmax).sum(axis=0)) + zmax[0] - (z * targets).sum(axis=0)
 
     def _correct(self, out, classes, correct):
         """correct (S, N) = 1 where the predicted class is the example's class, else 0."""
         if self.output == "softmax":
-            np.equal(out.argmax(axis=-2), classes, correct)
+            np.equal(out.argmax(axis=0), classes, correct)
             return
-        np.greater_equal(out[..., 0, :], _ZERO, correct)  # the original paints out >= 0 as the +1 class
+        np.greater_equal(out[0], _ZERO, correct)  # the original paints out >= 0 as the +1 class
         np.equal(correct, classes, correct)
 
     def layer_outputs(self, inputs):
@@ -536,10 +549,10 @@ class Network:
         plan = self.plan(inputs.shape[-1], "outputs")
         x = inputs if self.stack == 1 else np.broadcast_to(inputs, (self.stack,) + inputs.shape)
         self.forward(x, plan)
-        h = (plan.h if self.stack == 1 else plan.h[0]).copy()
+        h = (plan.h if self.stack == 1 else plan.h[:, 0]).copy()
         outputs = [h[rows] for rows in plan.rows[1:]]
         if self.output == "linear":  # its output lives in z, not in h
-            outputs[-1] = (plan.out if self.stack == 1 else plan.out[0]).copy()
+            outputs[-1] = (plan.out if self.stack == 1 else plan.out[:, 0]).copy()
         return outputs
 
 
