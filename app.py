@@ -40,7 +40,7 @@ from nn.playground import Config, Run, export  # noqa: E402
 from nn.playground.config import DATASETS, REG_DATASETS  # noqa: E402
 from nn.playground.runlog import SORT_COLUMNS, SOURCES, RunLog, RunLogError  # noqa: E402
 from nn.playground.session import SPEEDS, Session, field_named_in, json_value  # noqa: E402
-from nn.playground.study import StudySpec, running_study, study_progress  # noqa: E402
+from nn.playground.study import StudySpec, fixed_settings, running_study, study_progress  # noqa: E402
 
 PLOTLY_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 
@@ -694,7 +694,7 @@ def studies_page():
 @studies.get("/studies/<study_id>")
 def study_page(study_id):
     study = get_study(open_log(), study_id)
-    return render_template("study.html", study=study)
+    return render_template("study.html", study=study, fixed_settings=fixed_settings(study["spec"]))
 
 
 @studies.get("/studies/<study_id>/report")

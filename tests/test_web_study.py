@@ -1,4 +1,5 @@
 """Studies from the web: start a sweep (the command line's grammar), follow its progress, read its report."""
+import re
 import time
 
 import pytest
@@ -50,6 +51,8 @@ def test_a_study_trains_every_combination_reports_progress_and_a_report(client, 
 
     page = client.get(f"/studies/{started['id']}")
     assert page.status_code == 200 and 'data-testid="study-progress"' in page.get_data(as_text=True)
+    fixed = re.search(r"Fixed settings: <code>([^<]*)</code>", page.get_data(as_text=True)).group(1)
+    assert "dataset=" in fixed and "learningRate" not in fixed and "seed" not in fixed  # the swept ones
     report = client.get(f"/studies/{started['id']}/report?download=1")
     assert report.status_code == 200 and "Leaderboard" in report.get_data(as_text=True)
     assert report.headers["Content-Disposition"] == f'attachment; filename="study-{started["id"]}.html"'

@@ -25,6 +25,7 @@ import numpy as np
 
 from nn.playground import export
 from nn.playground.runlog import RunLog, RunLogError
+from nn.playground.study import fixed_settings
 
 THRESHOLDS = {"classification": 0.05, "regression": 0.01}
 FACTOR_NAMES = {"learningRate": "learning rate", "networkShape": "hidden layer sizes",
@@ -278,15 +279,6 @@ def _picture(run: dict, title: str) -> str:
     return export.figure_div(export.boundary_figure(record, title, size=400))
 
 
-def _fixed_settings(summary: dict) -> str:
-    """The study's base link without the settings it swept (and the seed), so it reads as what stayed fixed."""
-    swept = {"seed", *summary["factors"]}
-    if "regularization" in swept:
-        swept.add("regularizationRate")  # a level such as L2:0.01 sets both
-    pairs = [pair for pair in summary["spec"]["url"].split("&") if pair.split("=", 1)[0] not in swept]
-    return "&".join(pairs)
-
-
 def study_html(summary: dict) -> str:
     """The study report as one self-contained HTML page."""
     import plotly.graph_objects as go
@@ -307,7 +299,7 @@ def study_html(summary: dict) -> str:
         "each. Configurations are ranked by mean final test loss over seeds (± standard deviation); a diverged "
         f"seed ranks its configuration last. Epochs to threshold: first epoch with test loss &lt; {threshold:g} "
         "(median over the seeds that got there, and how many did). Fixed settings: "
-        f"<code>{html.escape(_fixed_settings(summary))}</code></p>",
+        f"<code>{html.escape(fixed_settings(summary['spec']))}</code></p>",
         "<h2>Leaderboard</h2>",
         export.table_html(
             ("rank", *map(_name, factors), "test loss (mean ± sd)", "min .. max", "test accuracy", "diverged",

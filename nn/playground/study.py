@@ -190,6 +190,15 @@ def chunk_tasks(tasks: list, workers: int, max_stack: int = MAX_STACK) -> list:
     return chunks
 
 
+def fixed_settings(spec: dict) -> str:
+    """A study's base link (StudySpec.to_dict) without the settings it swept and the seed, so it reads as
+    what stayed fixed."""
+    swept = {"seed", *(factor["name"] for factor in spec["factors"])}
+    if "regularization" in swept:
+        swept.add("regularizationRate")  # a level such as L2:0.01 sets both
+    return "&".join(pair for pair in spec["url"].split("&") if pair.split("=", 1)[0] not in swept)
+
+
 def run_study(spec: StudySpec, log: RunLog, workers: int = 2, scheduler=None, on_progress=None,
               max_stack: int = MAX_STACK) -> dict:
     """Run every task of `spec` not yet in `log`, saving each finished run there as part of the study.
