@@ -102,6 +102,21 @@ def assert_weights_close(actual, expected, what):
         np.testing.assert_allclose(b, b_ref, **TOL, err_msg=f"{what}: biases of layer {layer}")
 
 
+def twins(link, epochs=0):
+    """The engine and the reference on one link, each trained `epochs` epochs."""
+    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
+    run.train(epochs)
+    ref.train(epochs)
+    return run, ref
+
+
+def assert_history_matches(run, ref_losses, columns=("train_loss", "test_loss")):
+    """The engine's last len(ref_losses) epochs of history against the reference's (train, test) losses."""
+    ref_losses = np.array(ref_losses)
+    for k, column in enumerate(columns):
+        np.testing.assert_allclose(run.history.column(column)[-len(ref_losses):], ref_losses[:, k], **TOL)
+
+
 def test_links_cover_every_option_of_the_original():
     cfgs = [Config.from_url(link) for link, _ in LINKS.values()]
     assert {c.dataset for c in cfgs if c.problem == "classification"} == {"circle", "xor", "gauss", "spiral"}
@@ -184,7 +199,7 @@ def test_relu_derivative_is_zero_at_zero():
     although its outgoing weight is not 0 (a derivative of 1 there would move it on the first update)."""
     link = ("activation=relu&batchSize=10&dataset=circle&learningRate=0.03&noise=0&networkShape=2&"
             "seed=0.5&percTrainData=50&x=true&y=true&problem=classification")
-    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
+    run, ref = twins(link)
     (w1, b1), (w2, b2) = run.weights()
     w1[:, 0], b1[0], w2[:, 0] = 0.0, 0.0, [0.5, -0.4]
     run.load_weights([(w1, b1), (w2, b2)])
@@ -200,10 +215,7 @@ def test_relu_derivative_is_zero_at_zero():
 def test_editing_a_dead_links_weight_does_not_revive_it():
     """Typing a new weight on a link in the original sets only link.weight: a link L1 has cut keeps its
     dead flag, so it carries the new value forward and is never trained again."""
-    link, epochs = LINKS["xor-relu-L1-batch7"]
-    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
-    run.train(epochs)
-    ref.train(epochs)
+    run, ref = twins(*LINKS["xor-relu-L1-batch7"])
     layer, (i, j) = next((layer, tuple(np.argwhere(dead)[0])) for layer, dead in enumerate(run.dead_links())
                          if dead.any())
     run.set_weight(layer, int(i), int(j), 0.25)
@@ -230,48 +242,35 @@ def test_leftover_rule_is_what_the_comparison_checks(leftovers):
 
 def test_reset_draws_new_weights_from_the_continuing_stream():
     """Reset keeps the data and builds a new network from where the seeded stream left off."""
-    link = LINKS["xor-relu-L1-batch7"][0]
-    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
-    run.train(3)
-    ref.train(3)
+    run, ref = twins(LINKS["xor-relu-L1-batch7"][0], 3)
     run.reset()
     ref.reset()
     assert_weights_close(run.weights(), ref.weights(), "after Reset")
     run.train(30)
-    losses = np.array([ref.initial_losses()] + ref.train(30))
-    np.testing.assert_allclose(run.history.column("train_loss"), losses[:, 0], **TOL)
-    np.testing.assert_allclose(run.history.column("test_loss"), losses[:, 1], **TOL)
+    assert len(run.history) == 31  # Reset cleared the history: all of it is compared
+    assert_history_matches(run, [ref.initial_losses()] + ref.train(30))
 
 
 def test_regenerate_keeps_the_network_and_its_pending_derivatives():
     """Regenerate swaps the data under a training network: the weights stay, and the derivatives of the
     examples left over from the last epoch (250 % 7 = 5 here) still join the next first batch."""
-    link = LINKS["xor-relu-L1-batch7"][0]
-    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
-    run.train(5)
-    ref.train(5)
+    run, ref = twins(LINKS["xor-relu-L1-batch7"][0], 5)
     run.regenerate()
     ref.regenerate()
     assert run.cfg.seed == ref.cfg.seed
     np.testing.assert_array_equal(run.train_data, ref.train_data)
     run.train(10)
-    losses = np.array(ref.train(10))
-    np.testing.assert_allclose(run.history.column("train_loss")[-10:], losses[:, 0], **TOL)
-    np.testing.assert_allclose(run.history.column("test_loss")[-10:], losses[:, 1], **TOL)
+    assert_history_matches(run, ref.train(10))
     assert_weights_close(run.weights(), ref.weights(), "10 epochs after Regenerate")
 
 
 def test_learning_rate_change_applies_live_to_the_running_network():
     """Changing the learning rate neither resets the network nor drops the pending leftovers."""
-    link = LINKS["gauss-sigmoid-L2-batch30"][0]
-    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
-    run.train(5)
-    ref.train(5)
+    run, ref = twins(LINKS["gauss-sigmoid-L2-batch30"][0], 5)
     assert run.update(learningRate=0.03) == "live"
     ref.cfg = ref.cfg.replace(learningRate=0.03)
     run.train(10)
-    losses = np.array(ref.train(10))
-    np.testing.assert_allclose(run.history.column("train_loss")[-10:], losses[:, 0], **TOL)
+    assert_history_matches(run, ref.train(10), columns=("train_loss",))
     assert_weights_close(run.weights(), ref.weights(), "10 epochs after the change")
 
 
@@ -280,8 +279,7 @@ def test_regenerate_takes_the_new_seed_from_the_continuing_stream(init_zero):
     """Regenerate sets seed = random().toFixed(5) from the stream after the data and the weights. With
     initZero the original still draws one number per link (its Link sets weight = Math.random() - 0.5 in a
     field initializer, before the constructor zeroes it), so the next number is the same as without."""
-    link = LINKS["circle-tanh-default"][0] + f"&initZero={str(init_zero).lower()}"
-    run, ref = Run(Config.from_url(link)), ReferenceRun(Config.from_url(link))
+    run, ref = twins(LINKS["circle-tanh-default"][0] + f"&initZero={str(init_zero).lower()}")
     run.regenerate()
     assert run.cfg.seed == f"{ref.rng.random():.5f}"
 
